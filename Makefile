@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+#
+# rxe-odp: rdma_rxe with On-Demand Paging for Debian 13's 6.12 kernel.
+#
+#   make            build rdma_rxe.ko (and the tests) inside the Debian 13 root
+#   make demo       perftest over the rebuilt rxe in QEMU
+#   make check      static checks + the guest test suite in QEMU
+#   make install    on a real Debian 13 machine: build against the running
+#                   kernel and install into updates/ (see README.md)
+#
+# Kbuild (the top-level Kbuild file) does the compiling; this Makefile only
+# drives scripts/.
+
+S := scripts
+
+all: root
+	$(S)/build.sh all
+
+root:
+	$(S)/mkroot.sh
+
+module: root
+	$(S)/build.sh module
+
+tests: root
+	$(S)/build.sh tests
+
+check: all
+	$(S)/check.sh
+
+demo: all
+	$(S)/demo.sh
+
+# Real hardware path: build against the running kernel's headers.
+KDIR ?= /lib/modules/$(shell uname -r)/build
+install:
+	$(S)/build.sh src-host
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	depmod -a
+
+clean:
+	rm -rf build
+	find . -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name 'modules.order' -o -name 'Module.symvers' \
+		| xargs rm -f
+
+.PHONY: all root module tests check demo install clean

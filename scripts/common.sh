@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# Shared settings for the rxe-odp scripts; sourced, never run.
+
+RXE_ODP_CACHE=${RXE_ODP_CACHE:-/var/tmp/rxe-odp}
+ROOT=${RXE_ODP_ROOT:-$RXE_ODP_CACHE/root-trixie}
+MIRROR=${RXE_ODP_MIRROR:-http://deb.debian.org/debian}
+SECMIRROR=${RXE_ODP_SECMIRROR:-http://deb.debian.org/debian-security}
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$TOP/build
+
+die() { echo "rxe-odp: error: $*" >&2; exit 1; }
+log() { echo "rxe-odp: $*" >&2; }
+
+# The root's kernel release (e.g. 6.12.57+deb13-amd64): exactly one must exist.
+root_kver() {
+	local k
+	k=$(cd "$ROOT/boot" 2>/dev/null && ls vmlinuz-* 2>/dev/null | sed 's/^vmlinuz-//')
+	[ -n "$k" ] || die "no kernel in $ROOT/boot; run scripts/mkroot.sh"
+	[ "$(echo "$k" | wc -l)" = 1 ] || die "several kernels in $ROOT/boot: $k"
+	echo "$k"
+}
