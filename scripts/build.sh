@@ -12,6 +12,10 @@ set -euo pipefail
 what=${1:-all}
 shift || true
 
+# One build at a time (the root is shared, and so is build/).
+exec 8> "$RXE_ODP_CACHE/build.lock"
+flock 8
+
 kver=$(root_kver)
 in_root() { chroot "$ROOT" env LC_ALL=C "$@"; }
 pkgver() { in_root dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }

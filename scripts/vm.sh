@@ -47,6 +47,11 @@ done
 command -v qemu-system-x86_64 >/dev/null ||
 	die "host needs qemu-system-x86_64 (apt-get install qemu-system-x86)"
 
+# One VM at a time on this machine: later runs wait for the running one.
+mkdir -p "$RXE_ODP_CACHE"
+exec 9> "$RXE_ODP_CACHE/vm.lock"
+flock 9
+
 kver=$(root_kver)
 [ -n "$stock" ] || [ -f "$TOP/rdma_rxe.ko" ] || die "rdma_rxe.ko not built; run make"
 

@@ -1,0 +1,166 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+#
+# Guest test suite (run inside the VM by scripts/check.sh, cwd = the repo).
+# One line per test: PASS, FAIL or SKIP and the name; the last line is
+# "N passed, N failed".  A skip is reported, never silent, and counts as
+# neither.  Exits 0 only if nothing failed.
+#
+#   tests/run_tests.sh [name-filter-regex]
+
+filter=${1:-.}
+DEV=${RXE_DEV:-rxe0}
+BIN=${RXE_ODP_TESTBIN:-build/tests}
+LOG=${RXE_ODP_OUT:-/tmp}/tests
+mkdir -p "$LOG"
+pass=0 fail=0 skip=0
+
+ksft_skip=4
+
+report() {	# status name [detail]
+	case $1 in
+	0) echo "PASS $2"; pass=$((pass + 1)) ;;
+	"$ksft_skip") echo "SKIP $2${3:+: $3}"; skip=$((skip + 1)) ;;
+	*) echo "FAIL $2${3:+: $3}"; fail=$((fail + 1)) ;;
+	esac
+}
+
+# run name command...: output kept in $LOG/name.log, shown on failure.
+run() {
+	local name=$1 rc
+	shift
+	echo "$name" | grep -Eq "$filter" || return 0
+	"$@" > "$LOG/$name.log" 2>&1
+	rc=$?
+	if [ $rc != 0 ] && [ $rc != $ksft_skip ]; then
+		sed 's/^/    /' "$LOG/$name.log" | tail -n 30
+	fi
+	report $rc "$name" "$([ $rc = $ksft_skip ] && tail -n1 "$LOG/$name.log")"
+}
+
+# The IPv4-mapped RoCE v2 GID of rxe0 on lo (::ffff:127.0.0.1).
+gid_index() {
+	local f
+	for f in /sys/class/infiniband/"$DEV"/ports/1/gids/*; do
+		case $(cat "$f") in
+		0000:0000:0000:0000:0000:ffff:7f00:0001)
+			basename "$f"
+			return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# Server and client of a two-sided userspace tool over loopback.
+pair() {	# port server-args... -- client-args...
+	local port=$1 s=() c=() spid rc
+	shift
+	while [ "$1" != -- ]; do s+=("$1"); shift; done
+	shift
+	c=("$@")
+	timeout 120 "${s[@]}" > "$LOG/server.out" 2>&1 &
+	spid=$!
+	sleep 1
+	timeout 120 "${c[@]}" 2>&1
+	rc=$?
+	wait $spid || rc=${rc/#0/1}
+	echo "--- server:"
+	cat "$LOG/server.out"
+	return $rc
+}
+
+# perftest under emulation sometimes reports 0.00 (clock calibration):
+# retry those, up to three attempts, on fresh ports.
+perftest() {	# tool args...
+	local tool=$1 i port out
+	shift
+	for i in 1 2 3; do
+		port=$((18515 + RANDOM % 1000))
+		out=$(pair $port "$tool" -d "$DEV" -p $port -F "$@" -- \
+			"$tool" -d "$DEV" -p $port -F "$@" localhost)
+		local rc=$?
+		echo "$out"
+		if [ $rc = 0 ] && echo "$out" | awk '
+			/^ *[0-9]+ +[0-9]+ / { n++; if ($4 + 0 > 0) ok++ }
+			END { exit !(n > 0 && ok == n) }'; then
+			return 0
+		fi
+		echo "attempt $i: no valid figures (rc $rc), retrying"
+	done
+	return 1
+}
+
+t_module_is_ours() {
+	local ko id note
+	ko=/lib/modules/$(uname -r)/updates/rdma_rxe.ko
+	id=$(readelf -n "$ko" | sed -n 's/.*Build ID: //p')
+	note=$(od -An -tx1 -v /sys/module/rdma_rxe/notes/.note.gnu.build-id |
+		tr -d ' \n')
+	echo "path $(modinfo -n rdma_rxe), file build-id $id, loaded note $note"
+	echo "taint $(cat /sys/module/rdma_rxe/taint)"
+	[ -n "$id" ] && [ "${note%"$id"}" != "$note" ] || return 1
+	modinfo -n rdma_rxe | grep -q /updates/ || return 1
+	grep -q O /sys/module/rdma_rxe/taint
+}
+
+t_devinfo() {
+	ibv_devinfo -d "$DEV" -v || return 1
+	ibv_devinfo -d "$DEV" | grep -q 'PORT_ACTIVE' &&
+		ibv_devinfo -d "$DEV" | grep -q 'link_layer:.*Ethernet'
+}
+
+t_rc_pingpong() {
+	local g
+	g=$(gid_index) || { echo "no IPv4-mapped GID"; return 1; }
+	pair 18000 ibv_rc_pingpong -d "$DEV" -g "$g" -n 200 -s 65536 -- \
+		ibv_rc_pingpong -d "$DEV" -g "$g" -n 200 -s 65536 localhost
+}
+
+t_rxe_verbs() {
+	# kselftest harness: TAP output, one result per test case.
+	"$BIN/rxe_verbs"
+}
+
+# The harness binary prints TAP; report each case as its own line.
+run_ksft() {	# name binary [args]
+	local name=$1 bin=$2 line st tname
+	shift 2
+	echo "$name" | grep -Eq "$filter" || return 0
+	if [ ! -x "$bin" ]; then
+		report 1 "$name" "$bin not built"
+		return
+	fi
+	timeout 600 "$bin" "$@" > "$LOG/$name.log" 2>&1
+	echo "$name: exit $?" >> "$LOG/$name.log"
+	while read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) st=$ksft_skip ;;
+		"ok "*) st=0 ;;
+		"not ok "*"# SKIP"*) st=$ksft_skip ;;
+		"not ok "*) st=1 ;;
+		*) continue ;;
+		esac
+		tname=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ //; s/ # .*//')
+		[ $st = 1 ] && awk -v t="$tname" '
+			$0 ~ "^# RUN +" t { p = 1 } p { print "    " $0 }
+			$0 ~ "^# +(OK|FAIL|SKIP) +" t { p = 0 }' "$LOG/$name.log"
+		report $st "$name/$tname" "$(echo "$line" | sed -n 's/.*# SKIP //p')"
+	done < <(grep -E '^(not )?ok [0-9]+ ' "$LOG/$name.log")
+	if ! grep -Eq '^(not )?ok [0-9]+ ' "$LOG/$name.log"; then
+		tail -n 20 "$LOG/$name.log"
+		report 1 "$name" "no TAP results"
+	fi
+}
+
+echo "# rxe-odp guest suite on $(uname -r), device $DEV"
+run module_is_ours t_module_is_ours
+run devinfo t_devinfo
+run rc_pingpong t_rc_pingpong
+run perftest_write_bw perftest ib_write_bw -D 2
+run perftest_read_bw perftest ib_read_bw -D 2
+run perftest_send_bw perftest ib_send_bw -D 2
+run perftest_atomic_bw perftest ib_atomic_bw -D 2
+run_ksft rxe_verbs "$BIN/rxe_verbs"
+echo "$skip skipped"
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
