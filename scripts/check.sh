@@ -67,7 +67,9 @@ checkpatch() {
 	fi
 	for p in "$TOP"/patches/*.patch; do
 		[ -f "$p" ] || continue
-		out=$(perl "$cp" --strict --no-tree --terse --show-types "$p" 2>&1) ||
+		# Outside the work tree: inside it checkpatch diffs a tracked
+		# patch file against git instead of reading it as a patch.
+		out=$(cd / && perl "$cp" --strict --no-tree --terse --show-types "$p" 2>&1) ||
 			{ rc=1; echo "$out" | head -20; }
 	done
 	return $rc

@@ -143,11 +143,14 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 out:
 	if (ret < 0) {
 		atomic64_inc(&odp->fault_errors);
+		rxe_odp_count(odp, RXE_CNT_ODP_FAULT_ERRORS, 1);
 		rxe_dbg_mr(odp->mr, "fault at %#lx+%zu (%s) failed: %d\n",
 			   va, len, write ? "write" : "read", ret);
 	} else {
 		atomic64_inc(&odp->faults);
 		atomic64_add(ret, &odp->pages_faulted);
+		rxe_odp_count(odp, RXE_CNT_ODP_PAGE_FAULTS, 1);
+		rxe_odp_count(odp, RXE_CNT_ODP_PAGES_FAULTED, ret);
 	}
 	return ret;
 }

@@ -54,6 +54,7 @@
 
 /**
  * struct rxe_odp_mr - on-demand paging state of one rxe memory region
+ * @rxe: the device, for its ODP counters
  * @mr: the memory region this state belongs to
  * @umem_odp: the core ODP umem: the mm, the range and the interval notifier
  * @start: first byte of the page-aligned virtual range the DPT covers
@@ -73,6 +74,7 @@
  * @fault_errors: faults that ended in an error returned to the data path
  */
 struct rxe_odp_mr {
+	struct rxe_dev		*rxe;
 	struct rxe_mr		*mr;
 	struct ib_umem_odp	*umem_odp;
 	unsigned long		start;
@@ -90,6 +92,12 @@ static inline unsigned long rxe_odp_dpt_index(struct rxe_odp_mr *odp,
 					      unsigned long va)
 {
 	return (va - odp->start) >> PAGE_SHIFT;
+}
+
+static inline void rxe_odp_count(struct rxe_odp_mr *odp,
+				 enum rxe_counters index, u64 n)
+{
+	atomic64_add(n, &odp->rxe->stats_counters[index]);
 }
 
 static inline struct page *rxe_odp_dpt_page(unsigned long entry)

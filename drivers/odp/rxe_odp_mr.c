@@ -62,6 +62,7 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	odp = kzalloc(sizeof(*odp), GFP_KERNEL);
 	if (!odp)
 		return -ENOMEM;
+	odp->rxe = rxe;
 	odp->mr = mr;
 	odp->start = ALIGN_DOWN(start, PAGE_SIZE);
 	odp->npages = (ALIGN(end, PAGE_SIZE) - odp->start) >> PAGE_SHIFT;

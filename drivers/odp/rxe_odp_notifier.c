@@ -59,8 +59,10 @@ void __rxe_odp_dpt_zap(struct rxe_odp_mr *odp, unsigned long start,
 		WRITE_ONCE(odp->dpt[i], 0);
 		zapped++;
 	}
-	if (zapped)
+	if (zapped) {
 		atomic64_add(zapped, &odp->pages_invalidated);
+		rxe_odp_count(odp, RXE_CNT_ODP_PAGES_INVALIDATED, zapped);
+	}
 }
 
 static bool rxe_odp_mni_invalidate(struct mmu_interval_notifier *mni,
@@ -93,6 +95,7 @@ static bool rxe_odp_mni_invalidate(struct mmu_interval_notifier *mni,
 		__rxe_odp_dpt_zap(odp, start, end);
 	write_unlock(&odp->dpt_lock);
 	atomic64_inc(&odp->invalidations);
+	rxe_odp_count(odp, RXE_CNT_ODP_INVALIDATIONS, 1);
 	return true;
 }
 
