@@ -64,6 +64,8 @@ static void __rxe_odp_dpt_store(struct rxe_odp_mr *odp,
 			WARN_ON_ONCE((old ^ entry) & PAGE_MASK);
 			entry |= old & (RXE_ODP_DPT_ACCESSED |
 					RXE_ODP_DPT_DIRTY);
+		} else {
+			odp->nmapped++;
 		}
 		WRITE_ONCE(odp->dpt[first + i], entry);
 	}

@@ -49,6 +49,9 @@
  */
 #define RXE_ODP_CHUNK_PAGES	16
 
+/* How often a long zap that may sleep checks for a due reschedule. */
+#define RXE_ODP_ZAP_BATCH	1024
+
 /* A fault that keeps losing races to invalidations gives up after this. */
 #define RXE_ODP_MAX_TRIES	8
 
@@ -67,6 +70,8 @@
  *	before the invalidation of its range has taken this lock for write.
  *	ACCESSED and DIRTY are set with atomic bitops under the read lock.
  * @dpt: the device page table, one entry per page of the range
+ * @nmapped: number of valid entries in @dpt, under dpt_lock held for write;
+ *	lets invalidations of an empty MR skip the walk
  * @faults: device faults resolved through hmm_range_fault()
  * @pages_faulted: pages mapped by those faults
  * @invalidations: invalidation callbacks that hit the range
@@ -81,6 +86,7 @@ struct rxe_odp_mr {
 	unsigned long		npages;
 	rwlock_t		dpt_lock;
 	unsigned long		*dpt;
+	unsigned long		nmapped;
 	atomic64_t		faults;
 	atomic64_t		pages_faulted;
 	atomic64_t		invalidations;
@@ -112,6 +118,6 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 /* rxe_odp_notifier.c */
 extern const struct mmu_interval_notifier_ops rxe_odp_mni_ops;
 void __rxe_odp_dpt_zap(struct rxe_odp_mr *odp, unsigned long start,
-		       unsigned long end);
+		       unsigned long end, bool blockable);
 
 #endif /* RXE_ODP_LOC_H */

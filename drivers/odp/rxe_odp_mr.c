@@ -130,7 +130,7 @@ void rxe_odp_mr_cleanup(struct rxe_mr *mr)
 
 	write_lock(&odp->dpt_lock);
 	__rxe_odp_dpt_zap(odp, odp->start,
-			  odp->start + (odp->npages << PAGE_SHIFT));
+			  odp->start + (odp->npages << PAGE_SHIFT), true);
 	write_unlock(&odp->dpt_lock);
 
 	ib_umem_odp_release(odp->umem_odp);

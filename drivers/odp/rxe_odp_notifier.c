@@ -34,14 +34,20 @@
  * @odp: the ODP MR
  * @start: first byte of the range, within the MR's pages
  * @end: first byte after the range
+ * @blockable: the caller may sleep; then the lock is dropped between
+ *	batches of entries when a reschedule is due
  *
  * Pages the device wrote are marked dirty before their entry goes, so that
  * reclaim writes them back instead of dropping the device's data.
+ * Dropping the lock between batches is safe because the caller advanced
+ * the interval sequence first: no fault can commit into the range until
+ * the invalidation ends.
  *
- * Context: dpt_lock held for write; does not sleep.
+ * Context: dpt_lock held for write, and held again on return.
  */
 void __rxe_odp_dpt_zap(struct rxe_odp_mr *odp, unsigned long start,
-		       unsigned long end)
+		       unsigned long end, bool blockable)
+	__must_hold(&odp->dpt_lock)
 {
 	unsigned long i = rxe_odp_dpt_index(odp, start);
 	unsigned long last = rxe_odp_dpt_index(odp, end - 1);
@@ -50,13 +56,19 @@ void __rxe_odp_dpt_zap(struct rxe_odp_mr *odp, unsigned long start,
 
 	lockdep_assert_held_write(&odp->dpt_lock);
 
-	for (; i <= last; i++) {
+	for (; i <= last && odp->nmapped; i++) {
+		if (blockable && !(i % RXE_ODP_ZAP_BATCH) && need_resched()) {
+			write_unlock(&odp->dpt_lock);
+			cond_resched();
+			write_lock(&odp->dpt_lock);
+		}
 		entry = odp->dpt[i];
 		if (!(entry & RXE_ODP_DPT_VALID))
 			continue;
 		if (entry & RXE_ODP_DPT_DIRTY)
 			folio_mark_dirty(page_folio(rxe_odp_dpt_page(entry)));
 		WRITE_ONCE(odp->dpt[i], 0);
+		odp->nmapped--;
 		zapped++;
 	}
 	if (zapped) {
@@ -92,7 +104,8 @@ static bool rxe_odp_mni_invalidate(struct mmu_interval_notifier *mni,
 	write_lock(&odp->dpt_lock);
 	mmu_interval_set_seq(mni, cur_seq);
 	if (start < end)
-		__rxe_odp_dpt_zap(odp, start, end);
+		__rxe_odp_dpt_zap(odp, start, end,
+				  mmu_notifier_range_blockable(range));
 	write_unlock(&odp->dpt_lock);
 	atomic64_inc(&odp->invalidations);
 	rxe_odp_count(odp, RXE_CNT_ODP_INVALIDATIONS, 1);
