@@ -17,6 +17,7 @@ all: root
 	$(S)/build.sh all
 
 root:
+	$(S)/install-host-deps.sh
 	$(S)/mkroot.sh
 
 module: root
@@ -31,13 +32,18 @@ check: all
 demo: all
 	$(S)/demo.sh
 
-# Real hardware path: build against the running kernel's headers.
-KDIR ?= /lib/modules/$(shell uname -r)/build
+# Real hardware path (a Debian 13 machine, as root): rxe from the machine's
+# own linux-source-6.12 plus patches/, built against the headers of KVER
+# (default: the running kernel), installed as updates/rdma_rxe.ko so that it
+# overrides the stock kernel/drivers/infiniband/sw/rxe/rdma_rxe.ko.
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
 install:
-	$(S)/build.sh src-host
+	@test -d $(KDIR) || { echo "no $(KDIR): apt-get install linux-headers-$(KVER)"; exit 1; }
+	$(S)/prepare-src.sh / $(KVER)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
-	depmod -a
+	depmod -a $(KVER)
 
 clean:
 	rm -rf build
