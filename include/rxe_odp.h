@@ -13,13 +13,20 @@
 
 #include <linux/types.h>
 
+struct ib_mr;
+struct ib_pd;
+struct ib_sge;
 struct rxe_dev;
 struct rxe_mr;
 struct rxe_odp_mr;
+struct sk_buff;
+struct uverbs_attr_bundle;
 
 #if IS_ENABLED(CONFIG_INFINIBAND_ON_DEMAND_PAGING)
 
 /* rxe_odp_main.c */
+int rxe_odp_module_init(void);
+void rxe_odp_module_exit(void);
 void rxe_odp_init_device(struct rxe_dev *rxe);
 
 /* rxe_odp_mr.c */
@@ -35,6 +42,15 @@ int rxe_odp_mr_atomic_op(struct rxe_mr *mr, u64 iova, int opcode,
 int rxe_odp_mr_atomic_write(struct rxe_mr *mr, u64 iova, u64 value);
 int rxe_odp_mr_flush(struct rxe_mr *mr, u64 iova, unsigned int length);
 
+/* rxe_odp_prefetch.c */
+int rxe_odp_advise_mr(struct ib_pd *ibpd,
+		      enum ib_uverbs_advise_mr_advice advice, u32 flags,
+		      struct ib_sge *sg_list, u32 num_sge,
+		      struct uverbs_attr_bundle *attrs);
+
+/* rxe_odp_stats.c */
+int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr);
+
 /**
  * rxe_mr_is_odp() - does this memory region page on demand?
  * @mr: the memory region
@@ -48,6 +64,13 @@ static inline bool rxe_mr_is_odp(struct rxe_mr *mr)
 }
 
 #else /* CONFIG_INFINIBAND_ON_DEMAND_PAGING */
+
+static inline int rxe_odp_module_init(void)
+{
+	return 0;
+}
+
+static inline void rxe_odp_module_exit(void) { }
 
 static inline void rxe_odp_init_device(struct rxe_dev *rxe) { }
 
@@ -84,6 +107,21 @@ static inline int rxe_odp_mr_flush(struct rxe_mr *mr, u64 iova,
 				   unsigned int length)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline int rxe_odp_advise_mr(struct ib_pd *ibpd,
+				    enum ib_uverbs_advise_mr_advice advice,
+				    u32 flags, struct ib_sge *sg_list,
+				    u32 num_sge,
+				    struct uverbs_attr_bundle *attrs)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg,
+					     struct ib_mr *ibmr)
+{
+	return 0;
 }
 
 static inline bool rxe_mr_is_odp(struct rxe_mr *mr)

@@ -120,19 +120,30 @@ else
 fi
 fs() { echo "-fsdev local,id=$1,path=$2,security_model=none$3 -device virtio-9p-pci,fsdev=$1,mount_tag=$1"; }
 
-log "booting $kver (${mem} MiB, $smp vCPU${icount:+, icount}); log in $run/console.log"
-set +e
-# shellcheck disable=SC2046,SC2086
-timeout --foreground -k 10 "$tmo" qemu-system-x86_64 $accel -cpu max \
-	-smp "$smp" -m "$mem" -nographic -no-reboot -nic none \
-	-kernel "$ROOT/boot/vmlinuz-$kver" -initrd "$initrd" \
-	-append "$cmdline" \
-	$(fs root "$ROOT" ",readonly=on") $(fs src "$TOP" ",readonly=on") \
-	$(fs run "$run" "") \
-	-chardev stdio,id=con,signal=off,logfile="$run/console.log" \
-	-serial chardev:con -monitor none $qextra < /dev/null
-qrc=$?
-set -e
+# A boot that dies before the guest runs anything of ours is a flake of
+# the emulated machine (seen: an int3 Oops while the kernel patches its
+# own text under multi-threaded TCG); it is retried once, loudly.
+for boot in 1 2; do
+	log "booting $kver (${mem} MiB, $smp vCPU${icount:+, icount}); log in $run/console.log"
+	set +e
+	# shellcheck disable=SC2046,SC2086
+	timeout --foreground -k 10 "$tmo" qemu-system-x86_64 $accel -cpu max \
+		-smp "$smp" -m "$mem" -nographic -no-reboot -nic none \
+		-kernel "$ROOT/boot/vmlinuz-$kver" -initrd "$initrd" \
+		-append "$cmdline" \
+		$(fs root "$ROOT" ",readonly=on") $(fs src "$TOP" ",readonly=on") \
+		$(fs run "$run" "") \
+		-chardev stdio,id=con,signal=off,logfile="$run/console.log" \
+		-serial chardev:con -monitor none $qextra < /dev/null
+	qrc=$?
+	set -e
+	[ -f "$run/status" ] || [ "$qrc" = 124 ] || [ "$qrc" = 137 ] && break
+	grep -q 'guest: up after' "$run/console.log" && break
+	[ $boot = 2 ] && break
+	log "RETRY: the guest died while booting, before running anything; console tail:"
+	tail -n 30 "$run/console.log" >&2
+	mv "$run/console.log" "$run/console-failed-boot.log"
+done
 if [ -f "$run/status" ]; then
 	rc=$(cat "$run/status")
 	[ "$rc" -ge 124 ] && [ "$rc" -le 125 ] && rc=1

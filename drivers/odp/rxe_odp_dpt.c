@@ -2,11 +2,13 @@
 /*
  * Copyright (c) 2026 The rxe-odp developers.
  *
- * rxe_odp_dpt.c - device accesses to ODP memory regions through the device
- * page table: packet copies, atomics, atomic write and flush.
+ * rxe_odp_dpt.c - the device page table of ODP MRs (lookup, store, zap),
+ * and the device accesses that go through it: packet copies, atomics,
+ * atomic write and flush.
  */
 
 #include <linux/highmem.h>
+#include <linux/slab.h>
 
 #include "rxe_odp_loc.h"
 
@@ -17,17 +19,285 @@
  * rxe_mr_do_atomic_op(), rxe_mr_do_atomic_write() or rxe_flush_pmem_iova();
  * for an ODP MR each hands over to this file.  An access is split into
  * chunks of at most RXE_ODP_CHUNK_PAGES pages.  For each chunk it takes
- * dpt_lock for read, checks that every entry is valid (and writable for a
- * write), copies while still holding the lock, sets the accessed (and
- * dirty) bits and drops the lock.  A missing entry makes it drop the lock,
- * fault the chunk in and look again.  Many QPs read-lock one MR at once;
- * only faults committing entries and invalidations take the lock for
- * write, for as long as it takes to update the entries.
+ * dpt_lock for read, checks that every page has a valid entry (writable
+ * for a write), copies while still holding the lock, sets the accessed
+ * (and dirty) bits and drops the lock.  A missing entry makes it drop the
+ * lock, fault the chunk in (see "Fault path") and look again.  Many QPs
+ * read-lock one MR at once; only fault commits and invalidations take the
+ * lock for write, for as long as it takes to update entries.
  */
 
-static unsigned long rxe_odp_iova_to_va(struct rxe_mr *mr, u64 iova)
+/* The leaf index of @va, and the index of its entry within the leaf. */
+static unsigned long rxe_odp_leaf_index(unsigned long va)
 {
-	return mr->umem->address + (iova - mr->ibmr.iova);
+	return va >> RXE_ODP_LEAF_SHIFT;
+}
+
+static unsigned long rxe_odp_entry_index(unsigned long va)
+{
+	return (va >> PAGE_SHIFT) & (RXE_ODP_LEAF_ENTRIES - 1);
+}
+
+/**
+ * __rxe_odp_dpt_entry() - find the entry word that maps a virtual address
+ * @odp: the ODP MR
+ * @va: the virtual address
+ *
+ * Context: dpt_lock held, in either mode.
+ * Return: the entry (possibly 0, or the huge entry of the leaf), or NULL
+ * when no leaf covers @va.
+ */
+unsigned long *__rxe_odp_dpt_entry(struct rxe_odp_mr *odp, unsigned long va)
+{
+	struct rxe_odp_leaf *leaf = xa_load(&odp->dir, rxe_odp_leaf_index(va));
+
+	if (!leaf)
+		return NULL;
+	if (READ_ONCE(leaf->e[0]) & RXE_ODP_DPT_HUGE)
+		return &leaf->e[0];
+	return &leaf->e[rxe_odp_entry_index(va)];
+}
+
+/**
+ * rxe_odp_dpt_prealloc() - make sure leaves cover a virtual range
+ * @odp: the ODP MR
+ * @start: first byte
+ * @end: first byte after the range
+ *
+ * Called by the fault path before it takes dpt_lock, so that the commit
+ * under the lock allocates nothing.  An empty leaf means "nothing mapped",
+ * so inserting one needs only the xarray's own lock.
+ *
+ * Context: process context, dpt_lock not held; may sleep.
+ * Return: 0 or -ENOMEM.
+ */
+int rxe_odp_dpt_prealloc(struct rxe_odp_mr *odp, unsigned long start,
+			 unsigned long end)
+{
+	unsigned long i, last = rxe_odp_leaf_index(end - 1);
+	struct rxe_odp_leaf *leaf;
+	void *old;
+
+	for (i = rxe_odp_leaf_index(start); i <= last; i++) {
+		if (xa_load(&odp->dir, i))
+			continue;
+		leaf = kzalloc(sizeof(*leaf), GFP_KERNEL);
+		if (!leaf)
+			return -ENOMEM;
+		old = xa_cmpxchg(&odp->dir, i, NULL, leaf, GFP_KERNEL);
+		if (old) {
+			kfree(leaf);
+			if (xa_is_err(old))
+				return xa_err(old);
+		}
+	}
+	return 0;
+}
+
+/* Can the pfn that hmm reported at @va be mapped by one huge entry? */
+static bool rxe_odp_can_map_huge(struct rxe_odp_mr *odp, unsigned long va,
+				 unsigned long hmm_pfn)
+{
+	unsigned long base = ALIGN_DOWN(va, RXE_ODP_LEAF_SIZE);
+
+	return READ_ONCE(rxe_odp_huge) &&
+	       hmm_pfn_to_map_order(hmm_pfn) >= RXE_ODP_LEAF_SHIFT - PAGE_SHIFT &&
+	       base >= odp->start && base + RXE_ODP_LEAF_SIZE <= odp->end;
+}
+
+/* Turn @leaf into one huge entry for the pfn that hmm reported at @va. */
+static void __rxe_odp_leaf_make_huge(struct rxe_odp_mr *odp,
+				     struct rxe_odp_leaf *leaf,
+				     unsigned long va, unsigned long hmm_pfn)
+{
+	unsigned long head, keep = 0, i;
+
+	if (leaf->e[0] & RXE_ODP_DPT_HUGE) {
+		keep = leaf->e[0] & (RXE_ODP_DPT_ACCESSED | RXE_ODP_DPT_DIRTY);
+		odp->nmapped--;
+	} else {
+		for (i = 0; i < RXE_ODP_LEAF_ENTRIES; i++) {
+			if (!(leaf->e[i] & RXE_ODP_DPT_VALID))
+				continue;
+			keep |= leaf->e[i] & (RXE_ODP_DPT_ACCESSED |
+					      RXE_ODP_DPT_DIRTY);
+			WRITE_ONCE(leaf->e[i], 0);
+			odp->nmapped--;
+		}
+	}
+	head = page_to_pfn(hmm_pfn_to_page(hmm_pfn)) - rxe_odp_entry_index(va);
+	WRITE_ONCE(leaf->e[0], head << PAGE_SHIFT | RXE_ODP_DPT_VALID |
+		   RXE_ODP_DPT_HUGE | keep |
+		   (hmm_pfn & HMM_PFN_WRITE ? RXE_ODP_DPT_WRITE : 0));
+	odp->nmapped++;
+}
+
+/**
+ * __rxe_odp_dpt_store() - store the result of hmm_range_fault() in the DPT
+ * @odp: the ODP MR
+ * @range: the range just faulted, with mmu_interval_read_retry() false
+ *
+ * Pages hmm reported without HMM_PFN_VALID (a snapshot of absent pages)
+ * are left alone.  A valid entry can only be replaced by the same page: a
+ * new page at an address needs an invalidation first, and that would have
+ * made mmu_interval_read_retry() fail, so accessed and dirty bits carry
+ * over.
+ *
+ * Context: dpt_lock held for write; leaves preallocated for the range.
+ * Return: the number of pages mapped.
+ */
+unsigned long __rxe_odp_dpt_store(struct rxe_odp_mr *odp,
+				  struct hmm_range *range)
+{
+	unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
+	unsigned long i, va, pfn, entry, old, mapped = 0;
+	struct rxe_odp_leaf *leaf;
+	unsigned long *slot;
+
+	lockdep_assert_held_write(&odp->dpt_lock);
+
+	for (i = 0; i < n; i++) {
+		pfn = range->hmm_pfns[i];
+		if (!(pfn & HMM_PFN_VALID))
+			continue;
+		va = range->start + (i << PAGE_SHIFT);
+		leaf = xa_load(&odp->dir, rxe_odp_leaf_index(va));
+		/* Only an invalidation frees leaves: the retry check failed. */
+		if (WARN_ON_ONCE(!leaf))
+			break;
+
+		if (rxe_odp_can_map_huge(odp, va, pfn)) {
+			__rxe_odp_leaf_make_huge(odp, leaf, va, pfn);
+			/* Skip the rest of this leaf's pages. */
+			mapped += RXE_ODP_LEAF_ENTRIES - rxe_odp_entry_index(va);
+			i += RXE_ODP_LEAF_ENTRIES - 1 - rxe_odp_entry_index(va);
+			continue;
+		}
+		if (leaf->e[0] & RXE_ODP_DPT_HUGE) {
+			/* Mapped already, by the same huge page. */
+			WARN_ON_ONCE(rxe_odp_entry_page(leaf->e[0], va) !=
+				     hmm_pfn_to_page(pfn));
+			mapped++;
+			continue;
+		}
+
+		slot = &leaf->e[rxe_odp_entry_index(va)];
+		entry = page_to_pfn(hmm_pfn_to_page(pfn)) << PAGE_SHIFT |
+			RXE_ODP_DPT_VALID;
+		if (pfn & HMM_PFN_WRITE)
+			entry |= RXE_ODP_DPT_WRITE;
+		old = *slot;
+		if (old & RXE_ODP_DPT_VALID) {
+			WARN_ON_ONCE((old ^ entry) & PAGE_MASK);
+			entry |= old & (RXE_ODP_DPT_ACCESSED |
+					RXE_ODP_DPT_DIRTY);
+		} else {
+			odp->nmapped++;
+		}
+		WRITE_ONCE(*slot, entry);
+		mapped++;
+	}
+	return mapped;
+}
+
+/* Forget one entry, first marking dirty what the device wrote. */
+static unsigned long __rxe_odp_entry_zap(unsigned long *slot, unsigned long va)
+{
+	unsigned long entry = *slot;
+
+	if (!(entry & RXE_ODP_DPT_VALID))
+		return 0;
+	if (entry & RXE_ODP_DPT_DIRTY)
+		folio_mark_dirty(page_folio(rxe_odp_entry_page(entry, va)));
+	WRITE_ONCE(*slot, 0);
+	return entry & RXE_ODP_DPT_HUGE ? RXE_ODP_LEAF_ENTRIES : 1;
+}
+
+/**
+ * __rxe_odp_dpt_zap() - unmap a virtual range from the device page table
+ * @odp: the ODP MR
+ * @start: first byte of the range
+ * @end: first byte after the range
+ * @blockable: the caller may sleep; then the lock is dropped between
+ *	batches of leaves when a reschedule is due
+ *
+ * Pages the device wrote are marked dirty before their entry goes, so that
+ * reclaim writes them back instead of dropping the device's data.  A huge
+ * entry goes as a whole when any part of its 2 MiB is zapped.  Leaves left
+ * empty over the whole part of their 2 MiB that the MR covers are freed.
+ * Dropping the lock between batches is safe because the caller advanced
+ * the interval sequence first: no fault can commit into the range until
+ * the invalidation ends.
+ *
+ * Context: dpt_lock held for write, and held again on return.
+ */
+void __rxe_odp_dpt_zap(struct rxe_odp_mr *odp, unsigned long start,
+		       unsigned long end, bool blockable)
+	__must_hold(&odp->dpt_lock)
+{
+	unsigned long index, va, base, lo, hi, zapped = 0, work = 0;
+	struct rxe_odp_leaf *leaf;
+
+	lockdep_assert_held_write(&odp->dpt_lock);
+
+	start = max(start, odp->start);
+	end = min(end, odp->end);
+	if (start >= end)
+		return;
+
+	xa_for_each_range(&odp->dir, index, leaf, rxe_odp_leaf_index(start),
+			  rxe_odp_leaf_index(end - 1)) {
+		base = index << RXE_ODP_LEAF_SHIFT;
+		lo = max(start, base);
+		hi = min(end, base + RXE_ODP_LEAF_SIZE);
+
+		if (leaf->e[0] & RXE_ODP_DPT_HUGE) {
+			zapped += __rxe_odp_entry_zap(&leaf->e[0], base);
+			odp->nmapped--;
+		} else {
+			for (va = lo; va < hi && odp->nmapped; va += PAGE_SIZE) {
+				if (__rxe_odp_entry_zap(&leaf->e[rxe_odp_entry_index(va)],
+							va)) {
+					zapped++;
+					odp->nmapped--;
+				}
+			}
+		}
+
+		/* Free the leaf if the zap covered all of its part of the MR. */
+		if (lo <= max(base, odp->start) &&
+		    hi >= min(base + RXE_ODP_LEAF_SIZE, odp->end)) {
+			xa_erase(&odp->dir, index);
+			kfree_rcu(leaf, rcu);
+		}
+
+		if (blockable && ++work % RXE_ODP_ZAP_BATCH == 0 &&
+		    need_resched()) {
+			write_unlock(&odp->dpt_lock);
+			cond_resched();
+			write_lock(&odp->dpt_lock);
+		}
+	}
+	if (zapped) {
+		atomic64_add(zapped, &odp->pages_invalidated);
+		rxe_odp_count(odp, RXE_CNT_ODP_PAGES_INVALIDATED, zapped);
+	}
+}
+
+/**
+ * rxe_odp_dpt_destroy() - unmap everything and free the directory
+ * @odp: the ODP MR, whose interval notifier is still registered
+ *
+ * Context: process context, no device access in flight; may sleep.
+ */
+void rxe_odp_dpt_destroy(struct rxe_odp_mr *odp)
+{
+	write_lock(&odp->dpt_lock);
+	__rxe_odp_dpt_zap(odp, odp->start, odp->end, true);
+	write_unlock(&odp->dpt_lock);
+	/* The zap covered the whole range: every leaf is gone. */
+	WARN_ON_ONCE(!xa_empty(&odp->dir));
+	xa_destroy(&odp->dir);
 }
 
 /* Are all pages of [va, va + len) mapped, and writable if @write? */
@@ -35,27 +305,34 @@ static bool __rxe_odp_dpt_present(struct rxe_odp_mr *odp, unsigned long va,
 				  unsigned int len, bool write)
 {
 	unsigned long need = RXE_ODP_DPT_VALID | (write ? RXE_ODP_DPT_WRITE : 0);
-	unsigned long i = rxe_odp_dpt_index(odp, va);
-	unsigned long last = rxe_odp_dpt_index(odp, va + len - 1);
+	unsigned long end = va + len;
+	unsigned long *slot, entry;
 
 	lockdep_assert_held_read(&odp->dpt_lock);
 
-	for (; i <= last; i++)
-		if ((READ_ONCE(odp->dpt[i]) & need) != need)
+	for (va &= PAGE_MASK; va < end; va += PAGE_SIZE) {
+		slot = __rxe_odp_dpt_entry(odp, va);
+		if (!slot)
 			return false;
+		entry = READ_ONCE(*slot);
+		if ((entry & need) != need)
+			return false;
+		if (entry & RXE_ODP_DPT_HUGE)
+			va = ALIGN_DOWN(va, RXE_ODP_LEAF_SIZE) +
+			     RXE_ODP_LEAF_SIZE - PAGE_SIZE;
+	}
 	return true;
 }
 
 /* Record a device access in the entry: cheap when the bits are set. */
-static void __rxe_odp_dpt_touch(struct rxe_odp_mr *odp, unsigned long i,
-				bool write)
+static void __rxe_odp_dpt_touch(unsigned long *slot, bool write)
 {
-	unsigned long entry = READ_ONCE(odp->dpt[i]);
+	unsigned long entry = READ_ONCE(*slot);
 
 	if (!(entry & RXE_ODP_DPT_ACCESSED))
-		set_bit(RXE_ODP_DPT_ACCESSED_BIT, &odp->dpt[i]);
+		set_bit(RXE_ODP_DPT_ACCESSED_BIT, slot);
 	if (write && !(entry & RXE_ODP_DPT_DIRTY))
-		set_bit(RXE_ODP_DPT_DIRTY_BIT, &odp->dpt[i]);
+		set_bit(RXE_ODP_DPT_DIRTY_BIT, slot);
 }
 
 /**
@@ -77,6 +354,8 @@ static int rxe_odp_map_and_read_lock(struct rxe_odp_mr *odp,
 				     bool write)
 	__acquires(&odp->dpt_lock)
 {
+	unsigned int flags = RXE_ODP_FAULT_AROUND |
+			     (write ? RXE_ODP_FAULT_WRITE : 0);
 	int tries, err;
 
 	read_lock(&odp->dpt_lock);
@@ -84,7 +363,7 @@ static int rxe_odp_map_and_read_lock(struct rxe_odp_mr *odp,
 		if (__rxe_odp_dpt_present(odp, va, len, write))
 			return 0;
 		read_unlock(&odp->dpt_lock);
-		err = rxe_odp_fault(odp, va, len, write);
+		err = rxe_odp_fault(odp, va, len, flags);
 		read_lock(&odp->dpt_lock);
 		if (err < 0)
 			return err;
@@ -97,26 +376,35 @@ static void __rxe_odp_dpt_copy(struct rxe_odp_mr *odp, unsigned long va,
 			       void *addr, unsigned int len, bool write)
 {
 	unsigned int offset, bytes;
-	unsigned long i;
+	unsigned long *slot;
 	u8 *kva;
 
 	lockdep_assert_held_read(&odp->dpt_lock);
 
 	while (len) {
-		i = rxe_odp_dpt_index(odp, va);
+		slot = __rxe_odp_dpt_entry(odp, va);
 		offset = offset_in_page(va);
 		bytes = min_t(unsigned int, len, PAGE_SIZE - offset);
-		kva = kmap_local_page(rxe_odp_dpt_page(odp->dpt[i]));
+		kva = kmap_local_page(rxe_odp_entry_page(READ_ONCE(*slot), va));
 		if (write)
 			memcpy(kva + offset, addr, bytes);
 		else
 			memcpy(addr, kva + offset, bytes);
 		kunmap_local(kva);
-		__rxe_odp_dpt_touch(odp, i, write);
+		__rxe_odp_dpt_touch(slot, write);
 		va += bytes;
 		addr += bytes;
 		len -= bytes;
 	}
+}
+
+static unsigned long rxe_odp_iova_to_va(struct rxe_mr *mr, u64 iova)
+{
+	struct rxe_odp_mr *odp = mr->odp;
+
+	if (odp->implicit)
+		return iova;
+	return mr->umem->address + (iova - mr->ibmr.iova);
 }
 
 /**
@@ -167,7 +455,7 @@ static int rxe_odp_mr_u64_op(struct rxe_mr *mr, u64 iova, int opcode,
 {
 	struct rxe_odp_mr *odp = mr->odp;
 	unsigned long va = rxe_odp_iova_to_va(mr, iova);
-	unsigned long i;
+	unsigned long *slot;
 	u64 *p, old = 0;
 	int err;
 
@@ -180,8 +468,8 @@ static int rxe_odp_mr_u64_op(struct rxe_mr *mr, u64 iova, int opcode,
 
 	err = rxe_odp_map_and_read_lock(odp, va, sizeof(u64), true);
 	if (!err) {
-		i = rxe_odp_dpt_index(odp, va);
-		p = kmap_local_page(rxe_odp_dpt_page(odp->dpt[i])) +
+		slot = __rxe_odp_dpt_entry(odp, va);
+		p = kmap_local_page(rxe_odp_entry_page(READ_ONCE(*slot), va)) +
 		    offset_in_page(va);
 		switch (opcode) {
 		case IB_OPCODE_RC_COMPARE_SWAP:
@@ -197,7 +485,7 @@ static int rxe_odp_mr_u64_op(struct rxe_mr *mr, u64 iova, int opcode,
 			break;
 		}
 		kunmap_local(p);
-		__rxe_odp_dpt_touch(odp, i, true);
+		__rxe_odp_dpt_touch(slot, true);
 	}
 	read_unlock(&odp->dpt_lock);
 	if (err)

@@ -6,12 +6,14 @@
  * tables with hmm_range_fault().
  */
 
-#include <linux/hmm.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/slab.h>
 
 #include "rxe_odp_loc.h"
+#include "rxe_odp_trace.h"
 
 /**
  * DOC: Fault path
@@ -26,48 +28,49 @@
  *    primary MMU's own fault handler (write faults break COW and need a
  *    writable VMA) and reports their pfns; -EBUSY means an invalidation
  *    ran meanwhile, so go back to 1;
- * 3. take dpt_lock for write; if mmu_interval_read_retry() says an
- *    invalidation started since step 1, drop it and go back to 1;
+ * 3. preallocate the DPT leaves of the range, take dpt_lock for write; if
+ *    mmu_interval_read_retry() says an invalidation started since step 1,
+ *    drop it and go back to 1;
  * 4. store the entries and drop the lock.
  *
  * The access then retries its lookup.  Faults run in the rxe work queue
- * (process context), never in the UDP receive softirq or in post_send.
+ * or in the advise_mr caller (process context), never in the UDP receive
+ * softirq or in post_send.
+ *
+ * Fault-around: a device fault maps a whole aligned window around the
+ * pages it needs (module parameter fault_around_kb, 0 disables), in the
+ * same hmm_range_fault() call.  The window is first faulted like the
+ * needed pages; if that fails (the window reaches a hole or a read-only
+ * mapping) the call is repeated faulting only the needed pages and taking
+ * whatever else of the window is present, so fault-around never turns a
+ * valid access into an error.
  */
 
-/* Store the result of a successful hmm_range_fault() into the DPT. */
-static void __rxe_odp_dpt_store(struct rxe_odp_mr *odp,
-				struct hmm_range *range)
+/* The fault-around window for [start, end), clipped to the MR. */
+static void rxe_odp_fault_window(struct rxe_odp_mr *odp, unsigned long *start,
+				 unsigned long *end)
 {
-	unsigned long first = rxe_odp_dpt_index(odp, range->start);
-	unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
-	unsigned long i, pfn, old, entry;
+	unsigned long size = (unsigned long)READ_ONCE(rxe_odp_fault_around_kb) << 10;
 
-	lockdep_assert_held_write(&odp->dpt_lock);
+	if (size <= PAGE_SIZE)
+		return;
+	size = rounddown_pow_of_two(min(size, RXE_ODP_LEAF_SIZE));
+	*start = max(ALIGN_DOWN(*start, size), odp->start);
+	*end = min(ALIGN(*end, size), odp->end);
+}
+
+/* Input flags of every pfn: fault the needed pages, maybe the rest. */
+static void rxe_odp_fault_fill_flags(struct hmm_range *range,
+				     unsigned long need_start,
+				     unsigned long need_end,
+				     unsigned long need, unsigned long rest)
+{
+	unsigned long i, va, n = (range->end - range->start) >> PAGE_SHIFT;
 
 	for (i = 0; i < n; i++) {
-		pfn = range->hmm_pfns[i];
-		/* hmm_range_fault() succeeded with REQ_FAULT on every page. */
-		if (WARN_ON_ONCE(!(pfn & HMM_PFN_VALID)))
-			continue;
-		entry = page_to_pfn(hmm_pfn_to_page(pfn)) << PAGE_SHIFT;
-		entry |= RXE_ODP_DPT_VALID;
-		if (pfn & HMM_PFN_WRITE)
-			entry |= RXE_ODP_DPT_WRITE;
-		/*
-		 * A valid entry can only be replaced by the same page: a new
-		 * page at this address needs an invalidation first, and that
-		 * would have failed mmu_interval_read_retry().  Keep its
-		 * accessed and dirty bits.
-		 */
-		old = odp->dpt[first + i];
-		if (old & RXE_ODP_DPT_VALID) {
-			WARN_ON_ONCE((old ^ entry) & PAGE_MASK);
-			entry |= old & (RXE_ODP_DPT_ACCESSED |
-					RXE_ODP_DPT_DIRTY);
-		} else {
-			odp->nmapped++;
-		}
-		WRITE_ONCE(odp->dpt[first + i], entry);
+		va = range->start + (i << PAGE_SHIFT);
+		range->hmm_pfns[i] = va >= need_start && va < need_end ?
+				     need : rest;
 	}
 }
 
@@ -75,44 +78,62 @@ static void __rxe_odp_dpt_store(struct rxe_odp_mr *odp,
  * rxe_odp_fault() - map part of an ODP MR into its device page table
  * @odp: the ODP MR
  * @va: user virtual address of the first byte the device needs
- * @len: number of bytes, at most RXE_ODP_CHUNK_PAGES pages' worth
- * @write: the device will write, so the pages must be mapped writable
+ * @len: number of bytes, not 0
+ * @flags: RXE_ODP_FAULT_WRITE to map writable, RXE_ODP_FAULT_SNAPSHOT to
+ *	map only what is present (advise_mr PREFETCH_NO_FAULT),
+ *	RXE_ODP_FAULT_AROUND to widen to the fault-around window
  *
  * Faults the pages of [@va, @va + @len) in through the primary MMU and
  * stores them in the DPT, so that a retried lookup finds them unless an
  * invalidation has removed them again in between.
  *
- * Context: process context (rxe work queue); takes mmap_lock for read,
- * then dpt_lock for write; may sleep.  Must be called without dpt_lock.
+ * Context: process context; takes mmap_lock for read, then dpt_lock for
+ * write; may sleep.  Must be called without dpt_lock.
  * Return:
- * * the number of pages mapped (> 0) on success
+ * * the number of pages mapped (>= 0) on success
  * * -EFAULT for an unmapped hole, a PROT_NONE page or an exited process
  * * -EPERM for a write to a mapping that does not allow writing
  * * -EBUSY when invalidations kept racing the fault for too long
- * * another -errno from hmm_range_fault() (-ENOMEM, ...)
+ * * -ENOMEM, or another -errno from hmm_range_fault()
  */
 int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
-		  bool write)
+		  unsigned int flags)
 {
 	struct mm_struct *mm = odp->umem_odp->umem.owning_mm;
-	unsigned long pfns[RXE_ODP_CHUNK_PAGES + 1];
-	unsigned long timeout;
+	unsigned long need_start = ALIGN_DOWN(va, PAGE_SIZE);
+	unsigned long need_end = ALIGN(va + len, PAGE_SIZE);
+	unsigned long need = 0, rest = 0, timeout, npages;
 	struct hmm_range range = {
-		.notifier = &odp->umem_odp->notifier,
-		.start = ALIGN_DOWN(va, PAGE_SIZE),
-		.end = ALIGN(va + len, PAGE_SIZE),
-		.hmm_pfns = pfns,
-		.default_flags = HMM_PFN_REQ_FAULT |
-				 (write ? HMM_PFN_REQ_WRITE : 0),
+		.notifier = odp->mni,
+		.start = need_start,
+		.end = need_end,
+		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
 	};
-	unsigned long npages = (range.end - range.start) >> PAGE_SHIFT;
+	u64 t0 = ktime_get_ns();
+	bool narrowed = false;
 	int ret;
 
-	if (WARN_ON_ONCE(npages > ARRAY_SIZE(pfns) || !len))
-		return -EINVAL;
+	trace_rxe_odp_fault_begin(odp, va, len, flags);
+
+	if (!(flags & RXE_ODP_FAULT_SNAPSHOT))
+		need = HMM_PFN_REQ_FAULT;
+	if (flags & RXE_ODP_FAULT_WRITE)
+		need |= HMM_PFN_REQ_WRITE;
+	if (flags & RXE_ODP_FAULT_AROUND) {
+		rxe_odp_fault_window(odp, &range.start, &range.end);
+		rest = need;
+	}
+
+	npages = (range.end - range.start) >> PAGE_SHIFT;
+	range.hmm_pfns = kvmalloc_array(npages, sizeof(*range.hmm_pfns),
+					GFP_KERNEL);
+	if (!range.hmm_pfns) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (!mmget_not_zero(mm)) {
 		ret = -EFAULT;
-		goto out;
+		goto out_free;
 	}
 
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
@@ -121,38 +142,53 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 			ret = -EBUSY;
 			break;
 		}
+		rxe_odp_fault_fill_flags(&range, need_start, need_end, need,
+					 rest);
 		range.notifier_seq = mmu_interval_read_begin(range.notifier);
 		mmap_read_lock(mm);
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(mm);
 		if (ret == -EBUSY)
 			continue;
+		if ((ret == -EFAULT || ret == -EPERM) && rest && !narrowed) {
+			/* The window hit something the access does not need. */
+			rest = 0;
+			narrowed = true;
+			continue;
+		}
 		if (ret)
 			break;
 
+		ret = rxe_odp_dpt_prealloc(odp, range.start, range.end);
+		if (ret)
+			break;
 		write_lock(&odp->dpt_lock);
 		if (mmu_interval_read_retry(range.notifier,
 					    range.notifier_seq)) {
 			write_unlock(&odp->dpt_lock);
 			continue;
 		}
-		__rxe_odp_dpt_store(odp, &range);
+		ret = __rxe_odp_dpt_store(odp, &range);
 		write_unlock(&odp->dpt_lock);
-		ret = npages;
 		break;
 	}
 	mmput(mm);
+out_free:
+	kvfree(range.hmm_pfns);
 out:
 	if (ret < 0) {
 		atomic64_inc(&odp->fault_errors);
 		rxe_odp_count(odp, RXE_CNT_ODP_FAULT_ERRORS, 1);
-		rxe_dbg_mr(odp->mr, "fault at %#lx+%zu (%s) failed: %d\n",
-			   va, len, write ? "write" : "read", ret);
+		rxe_dbg_mr(odp->mr, "fault at %#lx+%zu (flags %#x) failed: %d\n",
+			   va, len, flags, ret);
 	} else {
 		atomic64_inc(&odp->faults);
 		atomic64_add(ret, &odp->pages_faulted);
 		rxe_odp_count(odp, RXE_CNT_ODP_PAGE_FAULTS, 1);
 		rxe_odp_count(odp, RXE_CNT_ODP_PAGES_FAULTED, ret);
 	}
+	t0 = ktime_get_ns() - t0;
+	rxe_odp_stats_fault_latency(t0);
+	trace_rxe_odp_fault_end(odp, va, len, ret, t0);
 	return ret;
 }
