@@ -18,50 +18,9 @@ flock 8
 
 kver=$(root_kver)
 in_root() { chroot "$ROOT" env LC_ALL=C "$@"; }
-pkgver() { in_root dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
-
-# 1. Versions: source, headers and image must be the same Debian upload.
-srcver=$(pkgver linux-source-6.12)
-hdrver=$(pkgver "linux-headers-$kver")
-imgver=$(pkgver "linux-image-$kver")
-[ -n "$srcver" ] || die "linux-source-6.12 is not installed in $ROOT"
-[ -n "$hdrver" ] || die "linux-headers-$kver is not installed in $ROOT"
-[ -n "$imgver" ] || die "linux-image-$kver is not installed in $ROOT"
-if [ "$srcver" != "$hdrver" ] || [ "$srcver" != "$imgver" ]; then
-	die "version mismatch: linux-source-6.12 $srcver, linux-headers-$kver $hdrver, linux-image-$kver $imgver (a security upload moved one of them: re-run scripts/mkroot.sh after apt-get upgrade in the root)"
-fi
-
-# 2. Extract rxe (and the selftest harness headers) once per source version,
-#    then apply the patch series with no fuzz.
-src=$BUILD/src
-tarball=$(ls "$ROOT"/usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n1)
-[ -n "$tarball" ] || die "no linux-source-6.12 tarball in $ROOT/usr/src"
-series=$(ls "$TOP"/patches/*.patch 2>/dev/null || true)
-want="$srcver $(cat $series /dev/null | sha1sum | cut -c1-12)"
-if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$want" ]; then
-	log "extracting rxe from $(basename "$tarball") ($srcver)"
-	rm -rf "$src" "$BUILD/rxe"
-	mkdir -p "$src"
-	tar -C "$src" --strip-components=1 -xf "$tarball" \
-		linux-source-6.12/drivers/infiniband/sw/rxe \
-		linux-source-6.12/tools/testing/selftests/kselftest_harness.h \
-		linux-source-6.12/tools/testing/selftests/kselftest.h \
-		linux-source-6.12/scripts/checkpatch.pl \
-		linux-source-6.12/scripts/spelling.txt \
-		linux-source-6.12/scripts/const_structs.checkpatch \
-		linux-source-6.12/scripts/kernel-doc
-	for p in $series; do
-		log "applying $(basename "$p")"
-		patch -d "$src" -p1 --fuzz=0 --no-backup-if-mismatch -s < "$p" ||
-			die "patch $(basename "$p") does not apply cleanly to $srcver"
-	done
-	echo "$want" > "$src/.stamp"
-fi
-if [ ! -d "$BUILD/rxe" ]; then
-	# Kbuild compiles build/rxe/*.c: a copy of the patched tree.
-	cp -a "$src/drivers/infiniband/sw/rxe" "$BUILD/rxe"
-	rm -f "$BUILD/rxe/Makefile" "$BUILD/rxe/Kconfig"
-fi
+# 1-2. Version check, extraction of rxe from linux-source-6.12 and the patch
+#      series: scripts/prepare-src.sh, shared with make install and DKMS.
+"$TOP/scripts/prepare-src.sh" "$ROOT" "$kver"
 [ "$what" = src ] && exit 0
 
 # 3. Compile inside the root, with the project bind-mounted at /mnt/rxe-odp.
