@@ -10,6 +10,7 @@
 #define RXE_ODP_LOC_H
 
 #include <linux/bits.h>
+#include <linux/interval_tree.h>
 #include <linux/hmm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/spinlock.h>
@@ -89,6 +90,8 @@ struct rxe_odp_leaf {
 /* Buckets of the fault latency histogram: <1us, <2us, ... <2^14us, more. */
 #define RXE_ODP_LAT_BUCKETS	16
 
+struct rxe_odp_mm;
+
 /**
  * struct rxe_odp_mr - on-demand paging state of one rxe memory region
  * @rxe: the device, for its ODP counters
@@ -117,6 +120,8 @@ struct rxe_odp_leaf {
  * @pages_faulted: pages mapped by those faults
  * @invalidations: invalidation callbacks that hit the range
  * @pages_invalidated: pages unmapped by them (512 for a huge entry)
+ * @aging_mm: the mm's aging notifier state, NULL until registered
+ * @aging_node: this MR's range in @aging_mm's interval tree, under its lock
  * @prefetches: pages mapped by advise_mr prefetch
  * @fault_errors: faults that ended in an error returned to the data path
  */
@@ -136,6 +141,8 @@ struct rxe_odp_mr {
 	atomic64_t		pages_faulted;
 	atomic64_t		invalidations;
 	atomic64_t		pages_invalidated;
+	struct rxe_odp_mm	*aging_mm;
+	struct interval_tree_node aging_node;
 	atomic64_t		prefetches;
 	atomic64_t		fault_errors;
 };
@@ -156,6 +163,11 @@ static inline struct page *rxe_odp_entry_page(unsigned long entry,
 		pfn += (va >> PAGE_SHIFT) & (RXE_ODP_LEAF_ENTRIES - 1);
 	return pfn_to_page(pfn);
 }
+
+/* rxe_odp_aging.c */
+int rxe_odp_aging_register(struct rxe_odp_mr *odp);
+void rxe_odp_aging_unregister(struct rxe_odp_mr *odp);
+void rxe_odp_aging_exit(void);
 
 /* rxe_odp_dpt.c */
 unsigned long *__rxe_odp_dpt_entry(struct rxe_odp_mr *odp, unsigned long va);

@@ -83,4 +83,5 @@ void rxe_odp_module_exit(void)
 {
 	rxe_odp_prefetch_exit();
 	rxe_odp_stats_exit();
+	rxe_odp_aging_exit();
 }

@@ -135,17 +135,28 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	else
 		err = rxe_odp_mr_init_explicit(rxe, start, length, access,
 					       odp);
-	if (err) {
-		rxe_dbg_mr(mr, "ODP registration failed, err = %d\n", err);
-		kfree(odp);
-		return err;
-	}
+	if (err)
+		goto err_free_odp;
+
+	err = rxe_odp_aging_register(odp);
+	if (err)
+		goto err_release;
 
 	mr->umem = &odp->umem_odp->umem;
 	mr->odp = odp;
 	mr->ibmr.type = IB_MR_TYPE_USER;
 	mr->state = RXE_MR_STATE_VALID;
 	return 0;
+
+err_release:
+	if (implicit)
+		mmu_interval_notifier_remove(odp->mni);
+	ib_umem_odp_release(odp->umem_odp);
+err_free_odp:
+	rxe_dbg_mr(mr, "ODP registration failed, err = %d\n", err);
+	xa_destroy(&odp->dir);
+	kfree(odp);
+	return err;
 }
 
 /**
@@ -168,6 +179,7 @@ void rxe_odp_mr_cleanup(struct rxe_mr *mr)
 	if (!odp)
 		return;
 
+	rxe_odp_aging_unregister(odp);
 	rxe_odp_dpt_destroy(odp);
 	if (odp->implicit)
 		mmu_interval_notifier_remove(odp->mni);
