@@ -18,6 +18,10 @@
 #   --icount        deterministic timing: one vCPU, instruction-counted clock
 #   --panic-on-warn boot with panic_on_warn=1
 #   --stock         load Debian's own rdma_rxe instead of the built one
+#   --kernel-dir DIR  boot another kernel, DIR/boot/vmlinuz-KVER, with its
+#                   modules DIR/lib/modules/KVER (indexed by depmod) shared
+#                   read-only over /lib/modules/KVER; implies --stock
+#                   (e.g. bench/get-upstream-kernel.sh)
 #   --append ARGS   extra kernel command line
 #   --qemu ARGS     extra QEMU arguments
 #
@@ -27,6 +31,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 tmo=900 mem=2048 smp=2 run=$BUILD/vm/last icount= pow= stock= append= qextra=
+kdir=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-t) tmo=$2; shift 2 ;;
@@ -36,6 +41,8 @@ while [ $# -gt 0 ]; do
 	--icount) icount=1; shift ;;
 	--panic-on-warn) pow=1; shift ;;
 	--stock) stock=1; shift ;;
+	--kernel-dir) kdir=$(cd "$2" && pwd) || die "no directory $2"
+		stock=1; shift 2 ;;
 	--append) append="$append $2"; shift 2 ;;
 	--qemu) qextra="$qextra $2"; shift 2 ;;
 	--) shift; break ;;
@@ -52,13 +59,23 @@ mkdir -p "$RXE_ODP_CACHE"
 exec 9> "$RXE_ODP_CACHE/vm.lock"
 flock 9
 
-kver=$(root_kver)
+if [ -n "$kdir" ]; then
+	kver=$(cd "$kdir/boot" 2>/dev/null && ls vmlinuz-* 2>/dev/null | sed 's/^vmlinuz-//')
+	[ -n "$kver" ] && [ "$(echo "$kver" | wc -l)" = 1 ] ||
+		die "$kdir/boot needs exactly one vmlinuz-KVER"
+	[ -f "$kdir/lib/modules/$kver/modules.dep" ] ||
+		die "$kdir/lib/modules/$kver has no modules.dep (depmod -b $kdir $kver)"
+else
+	kver=$(root_kver)
+fi
+kroot=${kdir:-$ROOT}
 [ -n "$stock" ] || [ -f "$TOP/rdma_rxe.ko" ] || die "rdma_rxe.ko not built; run make"
 
 # The initramfs: static busybox, the 9p/overlay modules (decompressed:
 # busybox insmod cannot read .ko.xz) and scripts/initramfs-init.
 initrd=$RXE_ODP_CACHE/initramfs-$kver.cpio.gz
-istamp=$(cat "$TOP/scripts/initramfs-init" "$ROOT/.rxe-odp-stamp" | sha1sum | cut -c1-12)
+istamp=$(cat "$TOP/scripts/initramfs-init" "$ROOT/.rxe-odp-stamp" \
+	${kdir:+"$kdir/lib/modules/$kver/modules.dep"} | sha1sum | cut -c1-12)
 if [ "$(cat "$initrd.stamp" 2>/dev/null)" != "$istamp" ]; then
 	log "building $initrd"
 	tmp=$(mktemp -d)
@@ -68,7 +85,7 @@ if [ "$(cat "$initrd.stamp" 2>/dev/null)" != "$istamp" ]; then
 		ldd "$tmp/bin/busybox" 2>&1 | grep -q 'not a dynamic' ||
 		die "$ROOT/usr/bin/busybox is not static (busybox-static)"
 	cp "$TOP/scripts/initramfs-init" "$tmp/init"
-	moddir=$ROOT/lib/modules/$kver
+	moddir=$kroot/lib/modules/$kver
 	# Resolve dependencies from modules.dep, deepest first.
 	resolve() {
 		local m=$1 dep
@@ -111,6 +128,7 @@ fi
 cmdline="console=ttyS0 loglevel=4 page_poison=1 init_on_free=1 panic=-1"
 cmdline="$cmdline oops=panic softlockup_panic=0 mitigations=off"
 [ -n "$pow" ] && cmdline="$cmdline panic_on_warn=1"
+[ -n "$kdir" ] && cmdline="$cmdline rxe_odp_kmods=1"
 cmdline="$cmdline $append"
 if [ -n "$icount" ]; then
 	accel="-accel tcg,thread=single -icount shift=0,sleep=off"
@@ -129,10 +147,11 @@ for boot in 1 2; do
 	# shellcheck disable=SC2046,SC2086
 	timeout --foreground -k 10 "$tmo" qemu-system-x86_64 $accel -cpu max \
 		-smp "$smp" -m "$mem" -nographic -no-reboot -nic none \
-		-kernel "$ROOT/boot/vmlinuz-$kver" -initrd "$initrd" \
+		-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$initrd" \
 		-append "$cmdline" \
 		$(fs root "$ROOT" ",readonly=on") $(fs src "$TOP" ",readonly=on") \
 		$(fs run "$run" "") \
+		${kdir:+$(fs kmods "$kdir/lib/modules/$kver" ",readonly=on")} \
 		-chardev stdio,id=con,signal=off,logfile="$run/console.log" \
 		-serial chardev:con -monitor none $qextra < /dev/null
 	qrc=$?
