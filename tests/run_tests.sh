@@ -70,7 +70,9 @@ pair() {	# port server-args... -- client-args...
 }
 
 # perftest under emulation sometimes reports 0.00 (clock calibration):
-# retry those, up to three attempts, on fresh ports.
+# retry those, up to three attempts, on fresh ports.  Result rows start
+# with the message size and the iterations; the 4th column (BW average,
+# or t_max of the _lat tools) must be a positive number, not 0.00 or inf.
 perftest() {	# tool args...
 	local tool=$1 i port out
 	shift
@@ -81,13 +83,34 @@ perftest() {	# tool args...
 		local rc=$?
 		echo "$out"
 		if [ $rc = 0 ] && echo "$out" | awk '
-			/^ *[0-9]+ +[0-9]+ / { n++; if ($4 + 0 > 0) ok++ }
+			/^ *[0-9]+ +[0-9]+ / {
+				n++
+				if ($4 ~ /^[0-9]*\.?[0-9]+$/ && $4 + 0 > 0) ok++
+			}
 			END { exit !(n > 0 && ok == n) }'; then
 			return 0
 		fi
 		echo "attempt $i: no valid figures (rc $rc), retrying"
 	done
 	return 1
+}
+
+# Swap on zram for rxe_odp's swap test; idempotent, says what it did.
+setup_zram() {
+	local dev=/dev/zram0
+	if grep -q "^$dev " /proc/swaps; then
+		echo "# zram: $dev already in use as swap"
+		return 0
+	fi
+	[ -e /sys/block/zram0 ] || modprobe zram ||
+		{ echo "# zram: modprobe zram failed"; return 1; }
+	if [ "$(cat /sys/block/zram0/disksize)" = 0 ]; then
+		echo 1G > /sys/block/zram0/disksize ||
+			{ echo "# zram: cannot set the disk size"; return 1; }
+	fi
+	mkswap "$dev" > /dev/null && swapon "$dev" ||
+		{ echo "# zram: mkswap/swapon $dev failed"; return 1; }
+	echo "# zram: swap on $dev, $(($(cat /sys/block/zram0/disksize) >> 20)) MiB"
 }
 
 t_module_is_ours() {
@@ -160,7 +183,17 @@ run perftest_write_bw perftest ib_write_bw -D 2
 run perftest_read_bw perftest ib_read_bw -D 2
 run perftest_send_bw perftest ib_send_bw -D 2
 run perftest_atomic_bw perftest ib_atomic_bw -D 2
+run perftest_write_bw_odp perftest ib_write_bw -D 2 --odp
+run perftest_read_bw_odp perftest ib_read_bw -D 2 --odp
+run perftest_send_bw_odp perftest ib_send_bw -D 2 --odp
+run perftest_write_lat_odp perftest ib_write_lat -n 500 --odp
+run perftest_read_lat_odp perftest ib_read_lat -n 500 --odp
+run perftest_send_lat_odp perftest ib_send_lat -n 500 --odp
 run_ksft rxe_verbs "$BIN/rxe_verbs"
+if echo rxe_odp | grep -Eq "$filter"; then
+	setup_zram
+	run_ksft rxe_odp "$BIN/rxe_odp"
+fi
 echo "$skip skipped"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

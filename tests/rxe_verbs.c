@@ -23,53 +23,22 @@
  * Environment: RXE_DEV selects the RDMA device (default "rxe0").
  */
 #include <endian.h>
-#include <errno.h>
-#include <sched.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
-#include <linux/types.h>
 
-#include <infiniband/verbs.h>
+#include "rv_common.h"
 
-/*
- * The harness is not -Wextra clean: it has unused parameters, and the
- * TEST_F() wrappers it expands in this file keep a local variable across
- * setjmp(), which -Wclobbered flags depending on inlining.  This file has
- * no setjmp() of its own.
- */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
-#pragma GCC diagnostic pop
-#pragma GCC diagnostic ignored "-Wclobbered"
-
-#define RV_DEFAULT_DEV		"rxe0"
-#define RV_PORT			1
 #define RV_MAX_MTU		IBV_MTU_1024
 #define RV_RD_ATOMIC		16
-#define RV_PSN			0x1234
 #define RV_CQ_DEPTH		256
 #define RV_QP_DEPTH		128
 #define RV_MAX_SGE		4
-#define RV_CQ_TIMEOUT_MS	10000
 #define RV_MAX_BUFS		8
 #define RV_MAX_MRS		8
-#define RV_SENTINEL_SEED	0xa5a5a5a5u
 #define RV_BIG			(1024 * 1024)
 #define RV_IMM			0x12345678u
 #define RV_FAA_N		100
-
-#define RV_ACCESS_ALL	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
-			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
-
-#define RV_ODP_RC_ALL	(IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV | \
-			 IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ | \
-			 IBV_ODP_SUPPORT_ATOMIC)
 
 struct rv_buf {
 	void *addr;
@@ -117,149 +86,6 @@ FIXTURE_VARIANT_ADD(rxe, odp) {
 /* Names for the structs behind FIXTURE(rxe) and FIXTURE_VARIANT(rxe). */
 #define rv_fixture	FIXTURE_DATA(rxe)
 #define rv_variant	FIXTURE_VARIANT(rxe)
-
-/* Byte @idx of the test pattern @seed (a small integer hash). */
-static __u8 rv_pat(__u32 seed, size_t idx)
-{
-	__u32 x = (__u32)idx ^ (seed * 0x9e3779b9u);
-
-	x ^= x >> 16;
-	x *= 0x7feb352du;
-	x ^= x >> 15;
-	x *= 0x846ca68bu;
-	x ^= x >> 16;
-	return x;
-}
-
-/* Fill @len bytes at @p with pattern @seed, starting at pattern index @idx. */
-static void rv_fill(void *p, size_t len, __u32 seed, size_t idx)
-{
-	__u8 *b = p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		b[i] = rv_pat(seed, idx + i);
-}
-
-/* Reset a whole buffer to the sentinel pattern. */
-static void rv_sentinel(void *p, size_t len)
-{
-	rv_fill(p, len, RV_SENTINEL_SEED, 0);
-}
-
-/* Check that @buf[@off, @off + @len) holds pattern @seed from index @idx. */
-static bool rv_check_data(struct __test_metadata *_metadata, const void *buf,
-			  size_t off, size_t len, __u32 seed, size_t idx)
-{
-	const __u8 *b = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		__u8 want = rv_pat(seed, idx + i);
-
-		if (b[off + i] != want) {
-			TH_LOG("data at %zu (range %zu+%zu): 0x%02x, want 0x%02x",
-			       off + i, off, len, b[off + i], want);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Check that no byte of @buf outside [@off, @off + @len) was modified. */
-static bool rv_check_sentinel(struct __test_metadata *_metadata,
-			      const void *buf, size_t buflen,
-			      size_t off, size_t len)
-{
-	const __u8 *b = buf;
-	size_t i;
-
-	for (i = 0; i < buflen; i++) {
-		__u8 want;
-
-		if (i >= off && i - off < len)
-			continue;
-		want = rv_pat(RV_SENTINEL_SEED, i);
-		if (b[i] != want) {
-			TH_LOG("sentinel at %zu (range %zu+%zu): 0x%02x, want 0x%02x",
-			       i, off, len, b[i], want);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Data check of one range plus sentinel check of the rest of the buffer. */
-static bool rv_check(struct __test_metadata *_metadata, const void *buf,
-		     size_t buflen, size_t off, size_t len, __u32 seed,
-		     size_t idx)
-{
-	return rv_check_data(_metadata, buf, off, len, seed, idx) &&
-	       rv_check_sentinel(_metadata, buf, buflen, off, len);
-}
-
-/* Open the RDMA device @name; NULL with errno ENODEV if it does not exist. */
-static struct ibv_context *rv_open_device(const char *name)
-{
-	struct ibv_context *ctx = NULL;
-	struct ibv_device **list;
-	int i, n, err = ENODEV;
-
-	list = ibv_get_device_list(&n);
-	if (!list) {
-		/* No verbs support at all: the device does not exist either. */
-		errno = ENODEV;
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		if (!strcmp(ibv_get_device_name(list[i]), name)) {
-			ctx = ibv_open_device(list[i]);
-			err = errno;
-			break;
-		}
-	}
-	ibv_free_device_list(list);
-	if (!ctx)
-		errno = err;
-	return ctx;
-}
-
-/* Does the device support ODP MRs for RC with all of @rc_caps? */
-static bool rv_odp_supported(const struct ibv_device_attr_ex *attr,
-			     __u32 rc_caps)
-{
-	const struct ibv_odp_caps *odp = &attr->odp_caps;
-
-	return (odp->general_caps & IBV_ODP_SUPPORT) &&
-	       (odp->per_transport_caps.rc_odp_caps & rc_caps) == rc_caps;
-}
-
-/* Is @gid an IPv4-mapped IPv6 address (::ffff:a.b.c.d)? */
-static bool rv_gid_is_v4mapped(const union ibv_gid *gid)
-{
-	static const __u8 prefix[12] = { [10] = 0xff, [11] = 0xff };
-
-	return !memcmp(gid->raw, prefix, sizeof(prefix));
-}
-
-/* Return the index of the IPv4-mapped RoCE v2 GID of @port, or -1. */
-static int rv_find_gid(struct ibv_context *ctx, int port, int tbl_len,
-		       union ibv_gid *gid)
-{
-	struct ibv_gid_entry ent;
-	int i;
-
-	for (i = 0; i < tbl_len; i++) {
-		if (ibv_query_gid_ex(ctx, port, i, &ent, 0))
-			continue;
-		if (ent.gid_type == IBV_GID_TYPE_ROCE_V2 &&
-		    rv_gid_is_v4mapped(&ent.gid)) {
-			*gid = ent.gid;
-			return i;
-		}
-	}
-	return -1;
-}
 
 /* Create an RC QP that uses @cq for both send and receive completions. */
 static struct ibv_qp *rv_create_qp(struct ibv_pd *pd, struct ibv_cq *cq)
@@ -401,39 +227,6 @@ static struct rv_mem rv_mem_new(struct __test_metadata *_metadata,
 	return m;
 }
 
-/* Describe @len bytes at @addr, which lie inside @mr. */
-static struct ibv_sge rv_sge(struct ibv_mr *mr, void *addr, size_t len)
-{
-	return (struct ibv_sge) {
-		.addr = (uintptr_t)addr,
-		.length = len,
-		.lkey = mr->lkey,
-	};
-}
-
-static void rv_post_send(struct __test_metadata *_metadata, struct ibv_qp *qp,
-			 struct ibv_send_wr *wr)
-{
-	struct ibv_send_wr *bad = NULL;
-	int ret = ibv_post_send(qp, wr, &bad);
-
-	ASSERT_EQ(0, ret) TH_LOG("ibv_post_send: %s", strerror(ret));
-}
-
-static void rv_post_recv(struct __test_metadata *_metadata, struct ibv_qp *qp,
-			 __u64 wr_id, struct ibv_sge *sge, int nsge)
-{
-	struct ibv_recv_wr wr = {
-		.wr_id = wr_id,
-		.sg_list = sge,
-		.num_sge = nsge,
-	};
-	struct ibv_recv_wr *bad = NULL;
-	int ret = ibv_post_recv(qp, &wr, &bad);
-
-	ASSERT_EQ(0, ret) TH_LOG("ibv_post_recv: %s", strerror(ret));
-}
-
 /* Post a SEND of @nsge SGEs (0 for a zero-length message) on QP A. */
 static void rv_send(struct __test_metadata *_metadata, rv_fixture *self,
 		    __u64 wr_id, struct ibv_sge *sge, int nsge)
@@ -482,62 +275,6 @@ static void rv_atomic(struct __test_metadata *_metadata, rv_fixture *self,
 	};
 
 	rv_post_send(_metadata, self->qp_a, &wr);
-}
-
-static long rv_ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000 +
-	       (now.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-/* Wait up to RV_CQ_TIMEOUT_MS for one completion on @cq, any status. */
-static void rv_wait_wc(struct __test_metadata *_metadata, struct ibv_cq *cq,
-		       struct ibv_wc *wc)
-{
-	struct timespec t0;
-	int n;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		n = ibv_poll_cq(cq, 1, wc);
-		ASSERT_LE(0, n) TH_LOG("ibv_poll_cq: %d", n);
-		if (n)
-			return;
-		ASSERT_GT(RV_CQ_TIMEOUT_MS, rv_ms_since(&t0))
-			TH_LOG("no completion within %d ms", RV_CQ_TIMEOUT_MS);
-		sched_yield();
-	}
-}
-
-/* Wait for a successful completion of @wr_id with opcode @opcode. */
-static void rv_expect_wc(struct __test_metadata *_metadata, struct ibv_cq *cq,
-			 __u64 wr_id, enum ibv_wc_opcode opcode,
-			 struct ibv_wc *wc)
-{
-	rv_wait_wc(_metadata, cq, wc);
-	ASSERT_TRUE(wc->status == IBV_WC_SUCCESS)
-		TH_LOG("wr_id %llu failed: %s (vendor_err 0x%x)",
-		       (unsigned long long)wc->wr_id,
-		       ibv_wc_status_str(wc->status), wc->vendor_err);
-	ASSERT_EQ(wr_id, wc->wr_id);
-	ASSERT_EQ(opcode, wc->opcode) TH_LOG("wr_id %llu: bad opcode",
-					     (unsigned long long)wr_id);
-}
-
-/* Wait for the completion of @wr_id and return its (logged) status. */
-static enum ibv_wc_status rv_wc_status(struct __test_metadata *_metadata,
-				       struct ibv_cq *cq, __u64 wr_id)
-{
-	struct ibv_wc wc;
-
-	rv_wait_wc(_metadata, cq, &wc);
-	ASSERT_EQ(wr_id, wc.wr_id);
-	TH_LOG("wr_id %llu completed with status %s",
-	       (unsigned long long)wr_id, ibv_wc_status_str(wc.status));
-	return wc.status;
 }
 
 static bool rv_has_atomics(rv_fixture *self)
