@@ -52,6 +52,18 @@ int rxe_odp_advise_mr(struct ib_pd *ibpd,
 int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr);
 
 /**
+ * rxe_odp_mr_access() - access flags that only ODP registrations accept
+ * @access: the IB_ACCESS_* flags of a registration
+ *
+ * Return: IB_ACCESS_HUGETLB (map a hugetlbfs range at its page size) for
+ * an IB_ACCESS_ON_DEMAND registration, 0 otherwise.
+ */
+static inline int rxe_odp_mr_access(int access)
+{
+	return access & IB_ACCESS_ON_DEMAND ? IB_ACCESS_HUGETLB : 0;
+}
+
+/**
  * rxe_mr_is_odp() - does this memory region page on demand?
  * @mr: the memory region
  *
@@ -120,6 +132,11 @@ static inline int rxe_odp_advise_mr(struct ib_pd *ibpd,
 
 static inline int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg,
 					     struct ib_mr *ibmr)
+{
+	return 0;
+}
+
+static inline int rxe_odp_mr_access(int access)
 {
 	return 0;
 }
