@@ -29,6 +29,11 @@ tests: root
 check: all
 	$(S)/check.sh
 
+# Not in CI: builds a debug kernel (lockdep, KASAN, ...) once, then runs the
+# ODP suites on it.
+check-debug: all
+	$(S)/check-debug.sh
+
 demo: all
 	$(S)/demo.sh
 
@@ -51,4 +56,4 @@ clean:
 		-o -name '.*.cmd' -o -name 'modules.order' -o -name 'Module.symvers' \
 		| xargs rm -f
 
-.PHONY: all root module tests check demo install clean
+.PHONY: all root module tests check check-debug demo install clean

@@ -114,3 +114,14 @@ for mode in "$@"; do
 	done
 done
 ! grep -q 'failed$' "$res"
+
+# The swap demonstration: rxe_odp's swap test, on zram swap.
+if [ -x build/tests/rxe_odp ] && [ "$odp_general" = yes ]; then
+	if ! grep -q '^/dev/zram0 ' /proc/swaps; then
+		modprobe zram && echo 1G > /sys/block/zram0/disksize &&
+			mkswap /dev/zram0 > /dev/null && swapon /dev/zram0
+	fi
+	build/tests/rxe_odp -t swap > "$OUT/swap.log" 2>&1
+	echo "swap demonstration: exit $?"
+	grep -E ':swap:|^(not )?ok ' "$OUT/swap.log" > "$OUT/swap.txt"
+fi

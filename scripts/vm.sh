@@ -95,7 +95,11 @@ if [ "$(cat "$initrd.stamp" 2>/dev/null)" != "$istamp" ]; then
 		grep -qx "$m" "$tmp/modules.order" 2>/dev/null || echo "$m" >> "$tmp/modules.order"
 	}
 	: > "$tmp/modules.order"
-	for m in 9pnet 9pnet_virtio 9p overlay; do resolve "$m"; done
+	for m in 9pnet 9pnet_virtio 9p overlay; do
+		# Built into the kernel (the debug kernel): nothing to load.
+		grep -q "/$m\.ko\$" "$moddir/modules.builtin" 2>/dev/null && continue
+		resolve "$m"
+	done
 	while read -r m; do
 		f=$(grep -o "^[^:]*/$m\.ko[^:]*" "$moddir/modules.dep")
 		case $f in

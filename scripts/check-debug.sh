@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+#
+# make check-debug: the ODP suites on a debug build of the same 6.12
+# kernel (lockdep, KASAN, DEBUG_VM, DEBUG_PAGEALLOC, KMEMLEAK; see
+# scripts/debug-kernel.sh), with our rdma_rxe.ko built against it.  Any
+# lockdep splat, KASAN report, WARN or kmemleak report fails it.  Not in
+# CI: the kernel build alone takes longer than CI allows on two cores.
+#
+#   scripts/check-debug.sh [tests/run_tests.sh filter]
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+
+filter=${1:-^(rxe_verbs|rxe_odp|rxe_odp_ext|module_reload)$}
+dk=$RXE_ODP_CACHE/debug-kernel
+"$TOP/scripts/debug-kernel.sh" > /dev/null || die "debug kernel build failed"
+"$TOP/scripts/build.sh" all > /dev/null || die "module/tests build failed"
+
+in_root() { chroot "$ROOT" env LC_ALL=C "$@"; }
+mnt=$ROOT/mnt/rxe-odp-debug
+mkdir -p "$mnt"
+mountpoint -q "$mnt" || { mount --bind "$dk" "$mnt"; trap 'umount "$mnt"' EXIT; }
+kver=$(in_root make -s -C /mnt/rxe-odp-debug/obj kernelrelease)
+
+# Our module, built against the debug tree from a copy of the sources.
+rm -rf "$dk/mod"
+mkdir -p "$dk/mod/build"
+cp -a "$TOP/Kbuild" "$TOP/drivers" "$TOP/include" "$dk/mod/"
+cp -a "$BUILD/rxe" "$dk/mod/build/rxe"
+find "$dk/mod" -name '*.o' -o -name '.*.cmd' -o -name '*.ko' | xargs rm -f
+in_root make -s -C /mnt/rxe-odp-debug/obj M=/mnt/rxe-odp-debug/mod \
+	-j"$(nproc)" modules || die "module build against the debug kernel failed"
+
+# A kernel directory for vm.sh --kernel-dir: the image, its modules and
+# ours in updates/, indexed by depmod.
+kd=$dk/kdir
+rm -rf "$kd"
+mkdir -p "$kd/boot"
+cp "$dk/bzImage" "$kd/boot/vmlinuz-$kver"
+in_root make -s -C /mnt/rxe-odp-debug/obj INSTALL_MOD_PATH=/mnt/rxe-odp-debug/kdir \
+	modules_install > /dev/null
+mkdir -p "$kd/lib/modules/$kver/updates"
+cp "$dk/mod/rdma_rxe.ko" "$kd/lib/modules/$kver/updates/"
+rm -f "$kd/lib/modules/$kver/build" "$kd/lib/modules/$kver/source"
+in_root depmod -b /mnt/rxe-odp-debug/kdir "$kver"
+
+out=$BUILD/vm/check-debug
+"$TOP/scripts/vm.sh" -t "${RXE_ODP_CHECK_TIMEOUT:-5400}" -m 4096 -o "$out" \
+	--kernel-dir "$kd" -- bash -c "tests/run_tests.sh '$filter'; rc=\$?;
+		echo scan > /sys/kernel/debug/kmemleak; sleep 5;
+		echo scan > /sys/kernel/debug/kmemleak;
+		cat /sys/kernel/debug/kmemleak > /mnt/run/kmemleak.txt;
+		exit \$rc"
+rc=$?
+fail=0
+[ $rc = 0 ] || { echo "FAIL debug/guest_suite: exit $rc"; fail=1; }
+bad=$(grep -v 'ommand line:' "$out/dmesg.txt" 2>/dev/null |
+	grep -E 'WARNING:|BUG:|Oops|KASAN|possible circular|possible recursive|inconsistent lock|lockdep|hung_task|soft lockup|Bad page|poison')
+if [ -n "$bad" ] || [ ! -f "$out/dmesg.txt" ]; then
+	echo "FAIL debug/dmesg:"
+	echo "$bad" | head -40
+	fail=1
+fi
+if [ -s "$out/kmemleak.txt" ]; then
+	echo "FAIL debug/kmemleak:"
+	head -60 "$out/kmemleak.txt"
+	fail=1
+fi
+[ $fail = 0 ] && echo "PASS debug: suite, dmesg and kmemleak clean on $kver"
+exit $fail
