@@ -194,6 +194,7 @@ if echo rxe_odp | grep -Eq "$filter"; then
 	setup_zram
 	run_ksft rxe_odp "$BIN/rxe_odp"
 fi
+run_ksft rxe_odp_aging "$BIN/rxe_odp_aging"
 run_ksft rxe_odp_ext "$BIN/rxe_odp_ext"
 echo "$skip skipped"
 echo "$pass passed, $fail failed"
