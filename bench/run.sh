@@ -31,7 +31,8 @@ set -euo pipefail
 . "$(dirname "$0")/../scripts/common.sh"
 
 only= quick= icount=--icount mem=3072 tmo=2400 res=$TOP/bench/results report_only=
-cmdline="bench/run.sh $*"
+modid=
+cmdline="bench/run.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--only) only=$2; shift 2 ;;
@@ -67,6 +68,8 @@ if [ -z "$report_only" ]; then
 			[ -f "$TOP/rdma_rxe.ko" ] || die "rdma_rxe.ko not built; run make"
 		fi
 		run=$BUILD/bench/run-$k
+		[ $k = ours ] && modid="module: rdma_rxe.ko sha1 $(sha1sum < "$TOP/rdma_rxe.ko" | cut -c1-12), built $(date -r "$TOP/rdma_rxe.ko" '+%F %T'), tree at git $(git -C "$TOP" rev-parse --short HEAD)$(
+			git -C "$TOP" diff --quiet HEAD -- drivers include patches || echo '+dirty')"
 		log "benchmarks on $k (log: $run/console.log)"
 		rc=0
 		"$TOP/scripts/vm.sh" -t "$tmo" -m "$mem" $icount -o "$run" \
@@ -76,12 +79,17 @@ if [ -z "$report_only" ]; then
 		cp "$run/bench.csv" "$res/$k.csv"
 		{
 			cat "$run/bench.log"
-			[ $k = ours ] && echo "module: git $(git -C "$TOP" rev-parse --short HEAD)$(
-				git -C "$TOP" diff --quiet HEAD -- drivers include patches || echo '+dirty')"
+			[ $k = ours ] && echo "$modid"
 			grep -E 'rxe|odp|WARNING|BUG' "$run/dmesg.txt" | grep -v 'taints kernel' |
 				sed 's/^/dmesg: /' | tail -n 20
 		} > "$res/$k.log"
 	done
 fi
-python3 "$TOP/bench/report.py" --cmd "$cmdline${icount:+}" "$res" > /dev/null
+# The command that measured stays the one the tables name.
+if [ -z "$report_only" ]; then
+	echo "$cmdline" > "$res/command.txt"
+elif [ -f "$res/command.txt" ]; then
+	cmdline="$(cat "$res/command.txt") (tables redone by $cmdline)"
+fi
+python3 "$TOP/bench/report.py" --cmd "$cmdline" "$res" > /dev/null
 log "report: $res/bench.md"
