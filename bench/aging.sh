@@ -117,7 +117,7 @@ ratio() {	# num den: num / max(den, 1)
 		"the measured passes (medians over rounds).  Setup: see" \
 		"tests/rxe_odp_aging.c."
 	echo
-	echo "| LRU | aging | refaults | odp_pages_faulted | majflt | odp_young | workingset_refault_anon | passes | s | off/on |"
+	echo "| LRU | aging | refaults | odp_pages_faulted | majflt | odp_young | workingset_refault_anon (whole run, warm-up included) | passes | s | off/on |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 	for l in mglru classic; do
 		off=$(med effect $l off refaults)

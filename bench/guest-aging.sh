@@ -18,7 +18,7 @@ mode=$1
 shift
 
 effect() {	# reps passes
-	local reps=$1 rep t T=/sys/kernel/tracing f
+	local reps=$1 rep t T=/sys/kernel/tracing f sym
 	export RXE_ODP_AGING_PASSES=$2
 	local bin=${RXE_ODP_TESTBIN:-build/tests}/rxe_odp_aging
 	local csv=$out/aging-effect.csv calls=$out/aging-calls.csv
@@ -33,7 +33,10 @@ effect() {	# reps passes
 		echo "p:ag_$f rdma_rxe:rxe_odp_mn_$f" >> $T/kprobe_events
 	done
 	for f in inc_max_seq lru_gen_look_around; do
-		grep -qw "$f" /proc/kallsyms && echo "p:ag_$f $f" >> $T/kprobe_events
+		# The symbol may carry a suffix (inc_max_seq.isra.0).
+		sym=$(awk -v f="$f" '$3 == f || index($3, f ".") == 1 { print $3; exit }' \
+			/proc/kallsyms)
+		[ -n "$sym" ] && echo "p:ag_$f $sym" >> $T/kprobe_events
 	done
 	for f in "$T"/events/kprobes/ag_*; do
 		echo 'common_pid < 0' > "$f/filter"
