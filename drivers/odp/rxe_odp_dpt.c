@@ -398,15 +398,6 @@ static void __rxe_odp_dpt_copy(struct rxe_odp_mr *odp, unsigned long va,
 	}
 }
 
-static unsigned long rxe_odp_iova_to_va(struct rxe_mr *mr, u64 iova)
-{
-	struct rxe_odp_mr *odp = mr->odp;
-
-	if (odp->implicit)
-		return iova;
-	return mr->umem->address + (iova - mr->ibmr.iova);
-}
-
 /**
  * rxe_odp_mr_copy() - copy between a kernel buffer and an ODP MR
  * @mr: the ODP memory region; the range has been checked by the caller

@@ -104,7 +104,7 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 	unsigned long need_end = ALIGN(va + len, PAGE_SIZE);
 	unsigned long need = 0, rest = 0, timeout, npages;
 	struct hmm_range range = {
-		.notifier = odp->mni,
+		.notifier = &odp->mni,
 		.start = need_start,
 		.end = need_end,
 		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,

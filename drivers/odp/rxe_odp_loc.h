@@ -96,11 +96,13 @@ struct rxe_odp_mm;
  * struct rxe_odp_mr - on-demand paging state of one rxe memory region
  * @rxe: the device, for its ODP counters
  * @mr: the memory region this state belongs to
- * @umem_odp: the core ODP umem: the owning mm and, for an explicit MR,
- *	the interval notifier over the MR's pages
- * @mni: the interval notifier in use: &umem_odp->notifier, or @implicit_mni
- * @implicit_mni: the notifier over the whole address space of an implicit MR
+ * @umem_odp: the core's ODP umem, an anchor for the owning mm (the core's
+ *	implicit kind: no per-page lists, no notifier of its own)
+ * @mni: the interval notifier over [@start, @end): the MR's pages, or the
+ *	whole address space for an implicit MR
  * @implicit: the MR covers the whole address space (addr 0, length max)
+ * @va: user virtual address of the MR's first byte (iova ibmr.iova); 0 for
+ *	an implicit MR, whose iova is the virtual address
  * @start: first byte of the page-aligned virtual range the DPT may map
  * @end: first byte after that range
  * @dpt_lock: protects the entries of every leaf and the leaf pointers of
@@ -129,9 +131,9 @@ struct rxe_odp_mr {
 	struct rxe_dev		*rxe;
 	struct rxe_mr		*mr;
 	struct ib_umem_odp	*umem_odp;
-	struct mmu_interval_notifier *mni;
-	struct mmu_interval_notifier implicit_mni;
+	struct mmu_interval_notifier mni;
 	bool			implicit;
+	unsigned long		va;
 	unsigned long		start;
 	unsigned long		end;
 	rwlock_t		dpt_lock;
@@ -151,6 +153,12 @@ static inline void rxe_odp_count(struct rxe_odp_mr *odp,
 				 enum rxe_counters index, u64 n)
 {
 	atomic64_add(n, &odp->rxe->stats_counters[index]);
+}
+
+/* The user virtual address of @iova in the ODP MR @mr. */
+static inline unsigned long rxe_odp_iova_to_va(struct rxe_mr *mr, u64 iova)
+{
+	return mr->odp->va + (iova - mr->ibmr.iova);
 }
 
 /* The page that @entry maps at @va (a huge entry maps the whole leaf). */
@@ -185,7 +193,6 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 
 /* rxe_odp_notifier.c */
 extern const struct mmu_interval_notifier_ops rxe_odp_mni_ops;
-extern const struct mmu_interval_notifier_ops rxe_odp_implicit_mni_ops;
 
 /* rxe_odp_prefetch.c */
 int rxe_odp_prefetch_init(void);

@@ -28,57 +28,31 @@ static struct rxe_odp_mr *rxe_odp_mr_alloc(struct rxe_dev *rxe,
 }
 
 /*
- * Implicit ODP: the MR covers the whole user address space, iova == va.
- * The core's implicit umem anchors the mm; the MR's own interval notifier
- * over [0, TASK_SIZE) sees every invalidation of the mm.
+ * The core's implicit umem anchors the owning mm (and the pid) without the
+ * per-page lists ib_umem_odp_get() would allocate for the whole range: rxe
+ * keeps its own device page table, so registration costs the same for
+ * 4 KiB and for 64 GiB.  The MR's own interval notifier covers its pages,
+ * or the whole address space for an implicit MR (iova == va).
  */
-static int rxe_odp_mr_init_implicit(struct rxe_dev *rxe, int access,
-				    struct rxe_mr *mr,
-				    struct rxe_odp_mr *odp)
+static int rxe_odp_mr_init_range(struct rxe_dev *rxe, int access,
+				 struct rxe_odp_mr *odp)
 {
 	struct ib_umem_odp *umem_odp;
 	int err;
 
-	umem_odp = ib_umem_odp_alloc_implicit(&rxe->ib_dev, access);
+	/* IB_ACCESS_HUGETLB means nothing to the anchor (and it refuses it). */
+	umem_odp = ib_umem_odp_alloc_implicit(&rxe->ib_dev,
+					      access & ~IB_ACCESS_HUGETLB);
 	if (IS_ERR(umem_odp))
 		return PTR_ERR(umem_odp);
-
-	odp->implicit = true;
 	odp->umem_odp = umem_odp;
-	odp->start = 0;
-	odp->end = TASK_SIZE;
-	odp->mni = &odp->implicit_mni;
-	err = mmu_interval_notifier_insert(odp->mni, current->mm, odp->start,
+
+	err = mmu_interval_notifier_insert(&odp->mni, current->mm, odp->start,
 					   odp->end - odp->start,
-					   &rxe_odp_implicit_mni_ops);
-	if (err) {
+					   &rxe_odp_mni_ops);
+	if (err)
 		ib_umem_odp_release(umem_odp);
-		return err;
-	}
-	return 0;
-}
-
-static int rxe_odp_mr_init_explicit(struct rxe_dev *rxe, u64 start,
-				    u64 length, int access,
-				    struct rxe_odp_mr *odp)
-{
-	struct ib_umem_odp *umem_odp;
-
-	umem_odp = ib_umem_odp_get(&rxe->ib_dev, start, length, access,
-				   &rxe_odp_mni_ops);
-	if (IS_ERR(umem_odp))
-		return PTR_ERR(umem_odp);
-
-	odp->umem_odp = umem_odp;
-	odp->mni = &umem_odp->notifier;
-	odp->start = ib_umem_start(umem_odp);
-	odp->end = ib_umem_end(umem_odp);
-	/*
-	 * Invalidations may already run: until they see ->private they only
-	 * advance the sequence count, which is all an empty DPT needs.
-	 */
-	smp_store_release(&umem_odp->private, odp);
-	return 0;
+	return err;
 }
 
 /**
@@ -119,7 +93,8 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	if (!implicit) {
 		if (!length)
 			return -EINVAL;
-		if (check_add_overflow(start, length, &end))
+		if (check_add_overflow(start, length, &end) ||
+		    end > U64_MAX - PAGE_SIZE)
 			return -EOVERFLOW;
 		if (!access_ok((void __user *)(uintptr_t)start, length))
 			return -EFAULT;
@@ -130,11 +105,16 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	if (!odp)
 		return -ENOMEM;
 
-	if (implicit)
-		err = rxe_odp_mr_init_implicit(rxe, access, mr, odp);
-	else
-		err = rxe_odp_mr_init_explicit(rxe, start, length, access,
-					       odp);
+	odp->implicit = implicit;
+	if (implicit) {
+		odp->start = 0;
+		odp->end = TASK_SIZE;
+	} else {
+		odp->va = start;
+		odp->start = ALIGN_DOWN(start, PAGE_SIZE);
+		odp->end = ALIGN(end, PAGE_SIZE);
+	}
+	err = rxe_odp_mr_init_range(rxe, access, odp);
 	if (err)
 		goto err_free_odp;
 
@@ -149,8 +129,7 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	return 0;
 
 err_release:
-	if (implicit)
-		mmu_interval_notifier_remove(odp->mni);
+	mmu_interval_notifier_remove(&odp->mni);
 	ib_umem_odp_release(odp->umem_odp);
 err_free_odp:
 	rxe_dbg_mr(mr, "ODP registration failed, err = %d\n", err);
@@ -181,8 +160,7 @@ void rxe_odp_mr_cleanup(struct rxe_mr *mr)
 
 	rxe_odp_aging_unregister(odp);
 	rxe_odp_dpt_destroy(odp);
-	if (odp->implicit)
-		mmu_interval_notifier_remove(odp->mni);
+	mmu_interval_notifier_remove(&odp->mni);
 	ib_umem_odp_release(odp->umem_odp);
 	mr->umem = NULL;
 	mr->odp = NULL;

@@ -30,11 +30,11 @@
  * non-blockable invalidations (the OOM reaper) are served, never refused.
  */
 
-static bool rxe_odp_invalidate(struct rxe_odp_mr *odp,
-			       struct mmu_interval_notifier *mni,
-			       const struct mmu_notifier_range *range,
-			       unsigned long cur_seq)
+static bool rxe_odp_mni_invalidate(struct mmu_interval_notifier *mni,
+				   const struct mmu_notifier_range *range,
+				   unsigned long cur_seq)
 {
+	struct rxe_odp_mr *odp = container_of(mni, struct rxe_odp_mr, mni);
 	unsigned long before;
 
 	write_lock(&odp->dpt_lock);
@@ -51,41 +51,6 @@ static bool rxe_odp_invalidate(struct rxe_odp_mr *odp,
 	return true;
 }
 
-static bool rxe_odp_mni_invalidate(struct mmu_interval_notifier *mni,
-				   const struct mmu_notifier_range *range,
-				   unsigned long cur_seq)
-{
-	struct ib_umem_odp *umem_odp =
-		container_of(mni, struct ib_umem_odp, notifier);
-	struct rxe_odp_mr *odp;
-
-	/* Pairs with the release in rxe_odp_mr_init_user(). */
-	odp = smp_load_acquire(&umem_odp->private);
-	/*
-	 * Registration has not finished: nothing can have faulted yet, but a
-	 * fault starting later must still see this invalidation's sequence.
-	 */
-	if (!odp) {
-		mmu_interval_set_seq(mni, cur_seq);
-		return true;
-	}
-	return rxe_odp_invalidate(odp, mni, range, cur_seq);
-}
-
 const struct mmu_interval_notifier_ops rxe_odp_mni_ops = {
 	.invalidate = rxe_odp_mni_invalidate,
-};
-
-static bool rxe_odp_implicit_mni_invalidate(struct mmu_interval_notifier *mni,
-					    const struct mmu_notifier_range *range,
-					    unsigned long cur_seq)
-{
-	struct rxe_odp_mr *odp =
-		container_of(mni, struct rxe_odp_mr, implicit_mni);
-
-	return rxe_odp_invalidate(odp, mni, range, cur_seq);
-}
-
-const struct mmu_interval_notifier_ops rxe_odp_implicit_mni_ops = {
-	.invalidate = rxe_odp_implicit_mni_invalidate,
 };

@@ -23,7 +23,8 @@
  * prefetch runs from a work queue and errors are dropped, as the verbs
  * API allows.  A queued prefetch holds a reference on each MR it will
  * touch, so MR deregistration (and therefore device removal) waits for it,
- * and module unload flushes the work queue.
+ * and module unload flushes the work queue; a prefetch whose MR is being
+ * deregistered stops at the next 2 MiB piece.
  */
 
 /* Largest piece prefetched by one fault, so invalidations interleave. */
@@ -47,6 +48,21 @@ struct rxe_odp_prefetch_work {
 	struct rxe_mr		**mr;
 };
 
+/*
+ * Is @mr still registered?  Deregistration first removes the MR from its
+ * pool, then waits for the references (a queued prefetch holds some): a
+ * long prefetch stops between pieces once that has begun.
+ */
+static bool rxe_odp_prefetch_mr_live(struct rxe_mr *mr)
+{
+	struct rxe_mr *found;
+
+	found = rxe_pool_get_index(&mr->odp->rxe->mr_pool, mr->elem.index);
+	if (found)
+		rxe_put(found);
+	return found == mr;
+}
+
 /* Fault one range of an ODP MR in, piece by piece. */
 static int rxe_odp_prefetch_range(struct rxe_mr *mr, u64 iova, u32 length,
 				  unsigned int flags)
@@ -59,9 +75,11 @@ static int rxe_odp_prefetch_range(struct rxe_mr *mr, u64 iova, u32 length,
 		return 0;
 	if (mr_check_range(mr, iova, length))
 		return -EINVAL;
-	va = odp->implicit ? iova : mr->umem->address + (iova - mr->ibmr.iova);
+	va = rxe_odp_iova_to_va(mr, iova);
 	end = va + length;
 	while (va < end) {
+		if (!rxe_odp_prefetch_mr_live(mr))
+			return -ENOENT;
 		piece = min(end, ALIGN(va + 1, RXE_ODP_PREFETCH_PIECE)) - va;
 		ret = rxe_odp_fault(odp, va, piece, flags);
 		if (ret < 0)

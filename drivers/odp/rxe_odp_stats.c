@@ -9,6 +9,8 @@
 #include <linux/debugfs.h>
 #include <linux/log2.h>
 #include <linux/seq_file.h>
+#include <net/netlink.h>
+#include <rdma/rdma_netlink.h>
 #include <rdma/restrack.h>
 
 #include "rxe_odp_loc.h"
@@ -56,10 +58,26 @@ static int rxe_odp_stats_latency_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(rxe_odp_stats_latency);
 
+/* The per-MR counters, by name, as 'rdma statistic mr' shows them. */
+static const struct {
+	const char *name;
+	size_t offset;
+} rxe_odp_mr_counters[] = {
+	{ "page_faults", offsetof(struct rxe_odp_mr, faults) },
+	{ "pages_faulted", offsetof(struct rxe_odp_mr, pages_faulted) },
+	{ "page_invalidations", offsetof(struct rxe_odp_mr, invalidations) },
+	{ "pages_invalidated", offsetof(struct rxe_odp_mr, pages_invalidated) },
+	{ "page_prefetch", offsetof(struct rxe_odp_mr, prefetches) },
+	{ "fault_errors", offsetof(struct rxe_odp_mr, fault_errors) },
+};
+
 /**
  * rxe_odp_fill_stat_mr_entry() - per-MR ODP counters for 'rdma statistic'
  * @msg: the netlink message being built
  * @ibmr: the memory region
+ *
+ * The counters go in a nested RDMA_NLDEV_ATTR_STAT_HWCOUNTERS table, as
+ * those of a port do; a pinned MR has none.
  *
  * Context: netlink request (process context).
  * Return: 0, or -EMSGSIZE when @msg is full.
@@ -67,25 +85,25 @@ DEFINE_SHOW_ATTRIBUTE(rxe_odp_stats_latency);
 int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
 {
 	struct rxe_odp_mr *odp = to_rmr(ibmr)->odp;
-	const struct {
-		const char *name;
-		atomic64_t *v;
-	} c[] = {
-		{ "page_faults", &odp->faults },
-		{ "pages_faulted", &odp->pages_faulted },
-		{ "page_invalidations", &odp->invalidations },
-		{ "pages_invalidated", &odp->pages_invalidated },
-		{ "page_prefetch", &odp->prefetches },
-		{ "fault_errors", &odp->fault_errors },
-	};
+	struct nlattr *table;
+	atomic64_t *v;
 	unsigned int i;
 
 	if (!odp)
 		return 0;
-	for (i = 0; i < ARRAY_SIZE(c); i++)
-		if (rdma_nl_stat_hwcounter_entry(msg, c[i].name,
-						 atomic64_read(c[i].v)))
+
+	table = nla_nest_start(msg, RDMA_NLDEV_ATTR_STAT_HWCOUNTERS);
+	if (!table)
+		return -EMSGSIZE;
+	for (i = 0; i < ARRAY_SIZE(rxe_odp_mr_counters); i++) {
+		v = (void *)odp + rxe_odp_mr_counters[i].offset;
+		if (rdma_nl_stat_hwcounter_entry(msg, rxe_odp_mr_counters[i].name,
+						 atomic64_read(v))) {
+			nla_nest_cancel(msg, table);
 			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(msg, table);
 	return 0;
 }
 
