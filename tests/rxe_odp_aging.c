@@ -673,9 +673,7 @@ static int ag_child(const struct ag_params *p, struct ag_result *res)
 		for (c = 0; c < AG_WARMUP; c++)
 			if (ag_pass(&r, &s, true, res))
 				goto out;
-	}
-
-	if (p->damon) {
+	} else {
 		ret = ag_damon(&r, &s, res);
 		goto out;
 	}
