@@ -8,6 +8,7 @@
  */
 
 #include <linux/highmem.h>
+#include <linux/jiffies.h>
 #include <linux/slab.h>
 
 #include "rxe_odp_loc.h"
@@ -127,7 +128,7 @@ static void __rxe_odp_leaf_make_huge(struct rxe_odp_mr *odp,
 	}
 	head = page_to_pfn(hmm_pfn_to_page(hmm_pfn)) - rxe_odp_entry_index(va);
 	WRITE_ONCE(leaf->e[0], head << PAGE_SHIFT | RXE_ODP_DPT_VALID |
-		   RXE_ODP_DPT_HUGE | keep |
+		   RXE_ODP_DPT_HUGE | RXE_ODP_DPT_ACCESSED | keep |
 		   (hmm_pfn & HMM_PFN_WRITE ? RXE_ODP_DPT_WRITE : 0));
 	odp->nmapped++;
 }
@@ -182,8 +183,13 @@ unsigned long __rxe_odp_dpt_store(struct rxe_odp_mr *odp,
 		}
 
 		slot = &leaf->e[rxe_odp_entry_index(va)];
+		/*
+		 * Born accessed, as the CPU's fault makes a young PTE: the
+		 * device is about to use the page, and reclaim must not take
+		 * it back before the access that faulted it has run.
+		 */
 		entry = page_to_pfn(hmm_pfn_to_page(pfn)) << PAGE_SHIFT |
-			RXE_ODP_DPT_VALID;
+			RXE_ODP_DPT_VALID | RXE_ODP_DPT_ACCESSED;
 		if (pfn & HMM_PFN_WRITE)
 			entry |= RXE_ODP_DPT_WRITE;
 		old = *slot;
@@ -347,7 +353,7 @@ static void __rxe_odp_dpt_touch(unsigned long *slot, bool write)
  *
  * Context: process context; may sleep (without the lock) to fault.
  * Return: 0 when every page is present, or -errno (see rxe_odp_fault(),
- * and -EAGAIN when invalidations removed the pages again too often).
+ * and -EAGAIN when invalidations kept removing the pages for a second).
  */
 static int rxe_odp_map_and_read_lock(struct rxe_odp_mr *odp,
 				     unsigned long va, unsigned int len,
@@ -356,19 +362,29 @@ static int rxe_odp_map_and_read_lock(struct rxe_odp_mr *odp,
 {
 	unsigned int flags = RXE_ODP_FAULT_AROUND |
 			     (write ? RXE_ODP_FAULT_WRITE : 0);
+	unsigned long timeout = 0;
 	int tries, err;
 
 	read_lock(&odp->dpt_lock);
-	for (tries = 0; tries < RXE_ODP_MAX_TRIES; tries++) {
+	for (tries = 0; ; tries++) {
 		if (__rxe_odp_dpt_present(odp, va, len, write))
 			return 0;
+		/*
+		 * Under heavy reclaim the pages may go again between the
+		 * fault and this lookup: keep going while faults succeed,
+		 * for as long as hmm_range_fault() itself would.
+		 */
+		if (tries == RXE_ODP_MAX_TRIES)
+			timeout = jiffies +
+				  msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+		if (timeout && time_after(jiffies, timeout))
+			return -EAGAIN;
 		read_unlock(&odp->dpt_lock);
 		err = rxe_odp_fault(odp, va, len, flags);
 		read_lock(&odp->dpt_lock);
 		if (err < 0)
 			return err;
 	}
-	return -EAGAIN;
 }
 
 /* Copy one chunk; dpt_lock is read-held and every page is present. */

@@ -76,7 +76,7 @@ struct rxe_odp_leaf {
  */
 #define RXE_ODP_CHUNK_PAGES	16
 
-/* A lookup that keeps losing its pages to invalidations gives up. */
+/* Lookups retried before a lookup that keeps losing its pages is timed. */
 #define RXE_ODP_MAX_TRIES	8
 
 /* How often a long zap that may sleep checks for a due reschedule. */
