@@ -218,6 +218,10 @@ if echo rxe_odp | grep -Eq "$filter"; then
 fi
 run_ksft rxe_odp_aging "$BIN/rxe_odp_aging"
 run_ksft rxe_odp_ext "$BIN/rxe_odp_ext"
+if echo rxe_odp_torture | grep -Eq "$filter"; then
+	setup_zram
+	run_ksft rxe_odp_torture "$BIN/rxe_odp_torture"
+fi
 run module_reload t_module_reload
 echo "$skip skipped"
 echo "$pass passed, $fail failed"
