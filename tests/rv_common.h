@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <linux/types.h>
@@ -36,10 +37,33 @@
 #pragma GCC diagnostic pop
 #pragma GCC diagnostic ignored "-Wclobbered"
 
+/*
+ * Per-test time bounds scale with RXE_ODP_TIMEOUT_SCALE (an integer,
+ * default 1): scripts/check-debug.sh sets it for the debug kernel, where
+ * KASAN, lockdep and page-allocation debugging slow everything down.  The
+ * harness sets a TEST_F()'s bound in a constructor, so a call works there
+ * (TEST() keeps its constant bound).
+ */
+static inline int rv_timeout_scale(void)
+{
+	const char *s = getenv("RXE_ODP_TIMEOUT_SCALE");
+	int n = s ? atoi(s) : 1;
+
+	return n > 0 ? n : 1;
+}
+
+#undef TEST_F
+#define TEST_F(fixture_name, test_name) \
+	__TEST_F_IMPL(fixture_name, test_name, -1, \
+		      TEST_TIMEOUT_DEFAULT * rv_timeout_scale())
+#undef TEST_F_TIMEOUT
+#define TEST_F_TIMEOUT(fixture_name, test_name, timeout) \
+	__TEST_F_IMPL(fixture_name, test_name, -1, (timeout) * rv_timeout_scale())
+
 #define RV_DEFAULT_DEV		"rxe0"
 #define RV_PORT			1
 #define RV_PSN			0x1234
-#define RV_CQ_TIMEOUT_MS	10000
+#define RV_CQ_TIMEOUT_MS	(10000 * rv_timeout_scale())
 #define RV_SENTINEL_SEED	0xa5a5a5a5u
 
 #define RV_ACCESS_ALL	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
