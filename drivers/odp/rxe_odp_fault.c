@@ -91,7 +91,9 @@ static void rxe_odp_fault_fill_flags(struct hmm_range *range,
  * write; may sleep.  Must be called without dpt_lock.
  * Return:
  * * the number of pages mapped (>= 0) on success
- * * -EFAULT for an unmapped hole, a PROT_NONE page or an exited process
+ * * -EFAULT for an unmapped hole, a PROT_NONE page or an exited process,
+ *   or a range outside the MR's [start, end) (a kernel address through an
+ *   implicit MR)
  * * -EPERM for a write to a mapping that does not allow writing
  * * -EBUSY when invalidations kept racing the fault for too long
  * * -ENOMEM, or another -errno from hmm_range_fault()
@@ -114,6 +116,16 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 	int ret;
 
 	trace_rxe_odp_fault_begin(odp, va, len, flags);
+
+	/*
+	 * The MR range check lets any address through an implicit MR (its
+	 * length is U64_MAX), kernel addresses too: they are no user memory,
+	 * and the window below must not be clipped to an empty range.
+	 */
+	if (va < odp->start || va >= odp->end || len > odp->end - va) {
+		ret = -EFAULT;
+		goto out;
+	}
 
 	if (!(flags & RXE_ODP_FAULT_SNAPSHOT))
 		need = HMM_PFN_REQ_FAULT;
