@@ -62,7 +62,7 @@ out=$BUILD/vm/check-debug
 rc=$?
 fail=0
 [ $rc = 0 ] || { echo "FAIL debug/guest_suite: exit $rc"; fail=1; }
-bad=$(grep -v 'ommand line:' "$out/dmesg.txt" 2>/dev/null |
+bad=$(grep -v -e 'ommand line:' -e 'RCU lockdep checking is enabled' "$out/dmesg.txt" 2>/dev/null |
 	grep -E 'WARNING:|BUG:|Oops|KASAN|possible circular|possible recursive|inconsistent lock|lockdep|hung_task|soft lockup|Bad page|poison')
 if [ -n "$bad" ] || [ ! -f "$out/dmesg.txt" ]; then
 	echo "FAIL debug/dmesg:"

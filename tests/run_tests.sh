@@ -226,6 +226,7 @@ if selected rxe_odp; then
 fi
 run_ksft rxe_odp_aging "$BIN/rxe_odp_aging"
 run_ksft rxe_odp_ext "$BIN/rxe_odp_ext"
+run_ksft rxe_odp_bad "$BIN/rxe_odp_bad"
 if selected rxe_odp_torture; then
 	setup_zram
 	run_ksft rxe_odp_torture "$BIN/rxe_odp_torture"

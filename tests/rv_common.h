@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -271,6 +272,23 @@ static inline long rv_ms_since(const struct timespec *t0)
 	       (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/*
+ * A work request that never completes is a hang somewhere in the driver:
+ * leave the kernel's view in its log (blocked tasks, then what every CPU
+ * is running) for the failure report.  Needs root and sysrq; best effort.
+ */
+static inline void rv_dump_kernel_state(void)
+{
+	FILE *f = fopen("/proc/sysrq-trigger", "w");
+
+	if (!f)
+		return;
+	fputs("w", f);
+	fflush(f);
+	fputs("l", f);
+	fclose(f);
+}
+
 /* Wait up to RV_CQ_TIMEOUT_MS for one completion on @cq, any status. */
 static inline void rv_wait_wc(struct __test_metadata *_metadata,
 			      struct ibv_cq *cq, struct ibv_wc *wc)
@@ -284,6 +302,8 @@ static inline void rv_wait_wc(struct __test_metadata *_metadata,
 		ASSERT_LE(0, n) TH_LOG("ibv_poll_cq: %d", n);
 		if (n)
 			return;
+		if (rv_ms_since(&t0) >= RV_CQ_TIMEOUT_MS)
+			rv_dump_kernel_state();
 		ASSERT_GT(RV_CQ_TIMEOUT_MS, rv_ms_since(&t0))
 			TH_LOG("no completion within %d ms", RV_CQ_TIMEOUT_MS);
 		sched_yield();
