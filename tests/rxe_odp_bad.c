@@ -2148,6 +2148,22 @@ TEST_F_TIMEOUT(qp, uffd_pinned, 120)
  * Load
  */
 
+/*
+ * The local ACK timeout of the load tests' requesters: 2^19 * 4.096 us,
+ * about 2 s, instead of rv_loop's 67 ms.  Under TCG on a busy host a
+ * response can take longer than 67 ms, and rxe's retransmission of mixed
+ * WRITE/READ pipelines is broken (see retry_storm): the load tests are
+ * about ODP, not about that, so they keep retransmissions rare.
+ */
+#define RB_LOAD_TIMEOUT	19
+
+static int rb_set_timeout(struct rv_qp *q, __u8 timeout)
+{
+	struct ibv_qp_attr attr = { .timeout = timeout };
+
+	return ibv_modify_qp(q->qp, &attr, IBV_QP_TIMEOUT);
+}
+
 static __u64 rb_rand(__u64 *state)
 {
 	*state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -2251,6 +2267,7 @@ TEST_F_TIMEOUT(qp, load_10k_mrs, 900)
 	ASSERT_NE(NULL, mrs);
 	ASSERT_NE(NULL, off);
 	ASSERT_NE(NULL, len);
+	ASSERT_EQ(0, rb_set_timeout(&e->a, RB_LOAD_TIMEOUT));
 	rb_meminfo_read(&m0);
 	rb_cnt_read(e->l.ctx, &c0);
 
@@ -2364,6 +2381,7 @@ TEST_F_TIMEOUT(qp, load_64_qps, 600)
 	for (q = 0; q < RB_NQP; q++) {
 		ret = rv_pair_create(&e->l, &qa[q], &qb[q]);
 		ASSERT_EQ(0, ret) TH_LOG("QP pair %d: %s", q, strerror(-ret));
+		ASSERT_EQ(0, rb_set_timeout(&qa[q], RB_LOAD_TIMEOUT));
 	}
 	rb_cnt_read(e->l.ctx, &c0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -2526,6 +2544,7 @@ TEST_F_TIMEOUT(qp, load_sparse_64g, 600)
 	off[2] = 3 * RB_GIB - 3000;		/* across a GiB boundary */
 	len[2] = 6000;
 
+	ASSERT_EQ(0, rb_set_timeout(&e->a, RB_LOAD_TIMEOUT));
 	rb_meminfo_read(&m0);
 	rss0 = rb_rss_kb();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -2585,6 +2604,85 @@ TEST_F_TIMEOUT(qp, load_sparse_64g, 600)
 	       huge, huge * 2048 + 16384);
 	EXPECT_GT(huge * 2048 + 16384, rss1 - rss0);
 	rb_leak_check(_metadata, "after the 64 GiB ODP MR", &m0);
+	rb_kmsg_quiet(_metadata, e->kmsg);
+}
+
+#define RB_STORM_BATCHES	150
+
+/*
+ * Retransmissions: the requester's ACK timeout set to its minimum (one
+ * timer tick), so that RC retransmits all the time, while batches of
+ * RB_NMR_BATCH WRITE + READ pairs run on disjoint slots of an ODP MR (and,
+ * for comparison, of a pinned one).  Every completion must be a success
+ * and every READ must bring back what its WRITE wrote.
+ *
+ * Known bug of rxe's completer, pinned MRs as well as ODP, so this runs
+ * only with RXE_ODP_BAD_RETRY=1: in a few of the batches check_ack()
+ * sends the completer to COMPST_ERROR with the WQE's status still
+ * IB_WC_SUCCESS ("WARNING: ... rxe_comp.c:832 rxe_completer", the
+ * WARN_ON_ONCE in its COMPST_ERROR case): that WQE completes as a success
+ * though it failed, and the rest of the batch is flushed; or a READ
+ * response is matched against a WRITE WQE, which completes with
+ * IBV_WC_FATAL_ERR.  Reproduce with
+ * RXE_ODP_BAD_RETRY=1 rxe_odp_bad -r qp.retry_storm.
+ */
+TEST_F_TIMEOUT(qp, retry_storm, 600)
+{
+	struct rb_env *e = &self->e;
+	size_t len = RB_NMR_BATCH * RB_NMR_MAX;
+	__u8 *map = rb_map(_metadata, len, PROT_READ | PROT_WRITE, 0);
+	size_t off[RB_NMR_BATCH], l[RB_NMR_BATCH];
+	struct ibv_mr *mrs[RB_NMR_BATCH];
+	int odp, it, j, st, bad_batches = 0;
+	const char *env = getenv("RXE_ODP_BAD_RETRY");
+	struct rb_cnt c0;
+	__u64 rnd = 3;
+	long bad;
+
+	if (!env || strcmp(env, "1"))
+		SKIP(return,
+		     "known rxe completer bug under retransmission (see the comment); RXE_ODP_BAD_RETRY=1 runs it");
+	for (odp = 1; odp >= 0; odp--) {
+		struct ibv_mr *mr = rv_reg(&e->l, map, len, odp);
+
+		ASSERT_NE(NULL, mr);
+		for (j = 0; j < RB_NMR_BATCH; j++) {
+			mrs[j] = mr;
+			off[j] = j * RB_NMR_MAX;
+		}
+		rb_cnt_read(e->l.ctx, &c0);
+		for (it = 0; it < RB_STORM_BATCHES; it++) {
+			ASSERT_EQ(0, rb_set_timeout(&e->a, 1));
+			if (odp && (it & 1))
+				ASSERT_EQ(0, madvise(map, len, MADV_DONTNEED));
+			for (j = 0; j < RB_NMR_BATCH; j++) {
+				l[j] = 4096 + rb_rand(&rnd) % (RB_NMR_MAX - 4096);
+				rv_fill(e->src + j * RB_NMR_MAX, l[j], it * 64 + j,
+					0);
+				memset(e->snk + j * RB_NMR_MAX, 0xee, l[j]);
+			}
+			st = rb_write_read_batch(e, mrs, map, off, l,
+						 RB_NMR_BATCH);
+			for (j = 0; !st && j < RB_NMR_BATCH; j++) {
+				bad = rv_mismatch(e->snk + j * RB_NMR_MAX, l[j],
+						  it * 64 + j, 0);
+				if (bad >= 0)
+					st = -EILSEQ;
+			}
+			if (st) {
+				TH_LOG("%s MR, batch %d: %s", odp ? "ODP" : "pinned",
+				       it, st == -EILSEQ ? "a READ brought wrong data" :
+				       rv_status_str(st));
+				bad_batches++;
+				ASSERT_EQ(0, rv_pair_reset(&e->l, &e->a, &e->b));
+			}
+		}
+		rb_cnt_log(_metadata, e->l.ctx, odp ? "retry storm, ODP" :
+			   "retry storm, pinned", &c0);
+		ASSERT_EQ(0, ibv_dereg_mr(mr));
+	}
+	EXPECT_EQ(0, bad_batches);
+	munmap(map, len);
 	rb_kmsg_quiet(_metadata, e->kmsg);
 }
 
