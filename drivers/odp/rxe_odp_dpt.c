@@ -353,7 +353,8 @@ static void __rxe_odp_dpt_touch(unsigned long *slot, bool write)
  *
  * Context: process context; may sleep (without the lock) to fault.
  * Return: 0 when every page is present, or -errno (see rxe_odp_fault(),
- * and -EAGAIN when invalidations kept removing the pages for a second).
+ * and -EAGAIN when invalidations kept removing the pages for
+ * RXE_ODP_FAULT_TIMEOUT_MS).
  */
 static int rxe_odp_map_and_read_lock(struct rxe_odp_mr *odp,
 				     unsigned long va, unsigned int len,
@@ -372,11 +373,11 @@ static int rxe_odp_map_and_read_lock(struct rxe_odp_mr *odp,
 		/*
 		 * Under heavy reclaim the pages may go again between the
 		 * fault and this lookup: keep going while faults succeed,
-		 * for as long as hmm_range_fault() itself would.
+		 * for as long as a fault itself would.
 		 */
 		if (tries == RXE_ODP_MAX_TRIES)
 			timeout = jiffies +
-				  msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+				  msecs_to_jiffies(RXE_ODP_FAULT_TIMEOUT_MS);
 		if (timeout && time_after(jiffies, timeout))
 			return -EAGAIN;
 		read_unlock(&odp->dpt_lock);

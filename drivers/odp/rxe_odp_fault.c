@@ -6,6 +6,7 @@
  * tables with hmm_range_fault().
  */
 
+#include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
@@ -27,7 +28,10 @@
  * 2. under mmap_read_lock, hmm_range_fault() faults the pages in with the
  *    primary MMU's own fault handler (write faults break COW and need a
  *    writable VMA) and reports their pfns; -EBUSY means an invalidation
- *    ran meanwhile, so go back to 1;
+ *    ran meanwhile, so go back to 1, from then on faulting only the pages
+ *    the access needs (any invalidation in the MR restarts the fault, so
+ *    a short one is likelier to get through) and backing off now and
+ *    then, for up to RXE_ODP_FAULT_TIMEOUT_MS;
  * 3. preallocate the DPT leaves of the range, take dpt_lock for write; if
  *    mmu_interval_read_retry() says an invalidation started since step 1,
  *    drop it and go back to 1;
@@ -112,6 +116,7 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
 	};
 	u64 t0 = ktime_get_ns();
+	unsigned int busy = 0;
 	bool narrowed = false;
 	int ret;
 
@@ -148,7 +153,7 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 		goto out_free;
 	}
 
-	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	timeout = jiffies + msecs_to_jiffies(RXE_ODP_FAULT_TIMEOUT_MS);
 	for (;;) {
 		if (time_after(jiffies, timeout)) {
 			ret = -EBUSY;
@@ -160,8 +165,19 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 		mmap_read_lock(mm);
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(mm);
-		if (ret == -EBUSY)
+		if (ret == -EBUSY) {
+			/*
+			 * Raced an invalidation somewhere in the MR: fault
+			 * only the pages the access needs from now on, the
+			 * shorter the fault the likelier it completes between
+			 * two invalidations, and back off when that is not
+			 * enough.
+			 */
+			rest = 0;
+			if (++busy % RXE_ODP_BUSY_BACKOFF == 0)
+				usleep_range(500, 1000);
 			continue;
+		}
 		if ((ret == -EFAULT || ret == -EPERM) && rest && !narrowed) {
 			/* The window hit something the access does not need. */
 			rest = 0;
@@ -178,6 +194,7 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 		if (mmu_interval_read_retry(range.notifier,
 					    range.notifier_seq)) {
 			write_unlock(&odp->dpt_lock);
+			rest = 0;	/* as for -EBUSY above */
 			continue;
 		}
 		ret = __rxe_odp_dpt_store(odp, &range);

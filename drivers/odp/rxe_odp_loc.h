@@ -79,6 +79,21 @@ struct rxe_odp_leaf {
 /* Lookups retried before a lookup that keeps losing its pages is timed. */
 #define RXE_ODP_MAX_TRIES	8
 
+/*
+ * How long one device access keeps faulting while invalidations race it
+ * (hmm_range_fault() -EBUSY, or pages gone again before the lookup).  The
+ * interval sequence is per MR, so under heavy reclaim any page of a large
+ * MR being swapped out restarts a fault anywhere in it; the core's
+ * HMM_RANGE_DEFAULT_TIMEOUT (1 s) was seen to expire then, failing valid
+ * accesses with a remote access error.  A hardware ODP device retries
+ * such an access indefinitely (RNR NAK and retransmission); this bound
+ * keeps an rxe work item from blocking without end.
+ */
+#define RXE_ODP_FAULT_TIMEOUT_MS	10000
+
+/* Consecutive -EBUSY faults after which a fault backs off a little. */
+#define RXE_ODP_BUSY_BACKOFF	16
+
 /* How often a long zap that may sleep checks for a due reschedule. */
 #define RXE_ODP_ZAP_BATCH	1024
 
