@@ -131,6 +131,13 @@ ratio() {	# num den: num / max(den, 1)
 				"$(med effect $l $a passes) | $(med effect $l $a secs) |" \
 				"$([ $a = on ] && ratio "$off" "$on") |"
 		done
+		# The control: the CPU reads the hot set at the device's pace.
+		c=$l-cpu-reader
+		[ "$(med effect $c on passes)" = n/a ] ||
+			echo "| $l, CPU reader (control) | - | $(med effect $c on refaults) |" \
+				"- | $(med effect $c on majflt) | - |" \
+				"$(med effect $c on workingset_refault_anon) |" \
+				"$(med effect $c on passes) | $(med effect $c on secs) | |"
 	done
 	echo
 	for l in mglru classic; do

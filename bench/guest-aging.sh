@@ -19,7 +19,7 @@ shift
 
 effect() {	# reps passes
 	local reps=$1 rep t T=/sys/kernel/tracing f sym
-	export RXE_ODP_AGING_PASSES=$2
+	export RXE_ODP_AGING_PASSES=$2 RXE_ODP_AGING_CPU_CONTROL=1
 	local bin=${RXE_ODP_TESTBIN:-build/tests}/rxe_odp_aging
 	local csv=$out/aging-effect.csv calls=$out/aging-calls.csv
 
