@@ -4,6 +4,11 @@
 # PID 1 in the guest: prepare the system, install the freshly built
 # rdma_rxe.ko in updates/, create rxe0 on lo, run /mnt/run/cmd.sh, leave
 # its exit status and the kernel log in /mnt/run and power off.
+#
+# With a NIC (vm.sh --net-listen/--net-connect --ip) the kernel command line
+# carries rxe_odp_ip=ADDR/LEN [rxe_odp_mtu=N]: eth0 gets that address and
+# rxe0 sits on eth0 instead; rxe_odp_share=1 mounts vm.sh --share at
+# /mnt/share.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LC_ALL=C.UTF-8 TERM=dumb
 RUN=/mnt/run
@@ -22,6 +27,19 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 ln -sf /proc/self/fd /dev/fd
 hostname rxe-odp
 ip link set lo up
+# The value of rxe_odp_NAME= on the kernel command line, or nothing.
+karg() {
+	local a
+	for a in $(cat /proc/cmdline); do
+		case $a in rxe_odp_$1=*) echo "${a#*=}" ;; esac
+	done
+}
+
+if [ "$(karg share)" = 1 ]; then
+	mkdir -p /mnt/share
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none \
+		share /mnt/share || echo "guest: cannot mount /mnt/share"
+fi
 
 off() {
 	sync
@@ -30,7 +48,7 @@ off() {
 }
 
 setup() {
-	local kver ko
+	local kver ko ip i
 	kver=$(uname -r)
 	ko=$SRC/rdma_rxe.ko
 	if [ -n "${RXE_ODP_STOCK:-}" ]; then
@@ -43,7 +61,25 @@ setup() {
 		cp "$SRC"/build/depmod/modules.* "/lib/modules/$kver/" || return 1
 	fi
 	modprobe rdma_rxe || return 1
-	rdma link add rxe0 type rxe netdev lo || return 1
+	netdev=lo
+	ip=$(karg ip)
+	if [ -n "$ip" ]; then
+		modprobe virtio_net || return 1
+		netdev=eth0
+		for i in 1 2 3 4 5; do
+			[ -e /sys/class/net/$netdev ] && break
+			sleep 1
+		done
+		[ -e /sys/class/net/$netdev ] ||
+			{ echo "guest: no $netdev"; ls /sys/class/net; return 1; }
+		ip link set "$netdev" mtu "$(karg mtu | grep . || echo 1500)" || return 1
+		ip link set "$netdev" up || return 1
+		ip addr add "$ip" dev "$netdev" || return 1
+		hostname "rxe-odp-${ip%/*}"
+		echo "guest: $netdev $ip, mtu $(cat /sys/class/net/$netdev/mtu)"
+	fi
+	export RXE_ODP_NETDEV=$netdev RXE_ODP_IP=${ip%/*}
+	rdma link add rxe0 type rxe netdev "$netdev" || return 1
 }
 
 . "$RUN/env.sh"

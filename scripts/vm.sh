@@ -24,6 +24,17 @@
 #                   (e.g. bench/get-upstream-kernel.sh)
 #   --append ARGS   extra kernel command line
 #   --qemu ARGS     extra QEMU arguments
+#   --lock NAME     take $RXE_ODP_CACHE/NAME.lock instead of vm.lock (two
+#                   guests at once: scripts/check-2host.sh)
+#
+# A second host on a virtual link (scripts/check-2host.sh boots two guests):
+#   --net-listen PORT, --net-connect PORT
+#                   a virtio-net NIC (eth0) on a QEMU socket netdev at
+#                   127.0.0.1:PORT; start the listening guest first
+#   --mac MAC       its MAC (default 52:54:00:77:00:01 listening, :02 connecting)
+#   --ip ADDR/LEN   eth0's IPv4 address; rxe0 then sits on eth0, not on lo
+#   --mtu N         eth0's MTU (default 1500)
+#   --share DIR     a host directory shared read-write at /mnt/share
 #
 # Exit status: the guest command's status; 124 if the run hit the time
 # bound; 125 if the guest never reported (panic, triple fault, QEMU error).
@@ -31,7 +42,7 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 tmo=900 mem=2048 smp=2 run=$BUILD/vm/last icount= pow= stock= append= qextra=
-kdir=
+kdir= lockname=vm net= mac= ip= mtu= share=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-t) tmo=$2; shift 2 ;;
@@ -45,18 +56,29 @@ while [ $# -gt 0 ]; do
 		stock=1; shift 2 ;;
 	--append) append="$append $2"; shift 2 ;;
 	--qemu) qextra="$qextra $2"; shift 2 ;;
+	--lock) lockname=$2; shift 2 ;;
+	--net-listen) net="listen=127.0.0.1:$2" mac=${mac:-52:54:00:77:00:01}
+		shift 2 ;;
+	--net-connect) net="connect=127.0.0.1:$2" mac=${mac:-52:54:00:77:00:02}
+		shift 2 ;;
+	--mac) mac=$2; shift 2 ;;
+	--ip) ip=$2; shift 2 ;;
+	--mtu) mtu=$2; shift 2 ;;
+	--share) share=$(cd "$2" && pwd) || die "no directory $2"; shift 2 ;;
 	--) shift; break ;;
 	-*) die "vm.sh: unknown option $1" ;;
 	*) break ;;
 	esac
 done
 [ $# -gt 0 ] || die "usage: vm.sh [options] [--] command [args...]"
+[ -z "$ip" ] || [ -n "$net" ] || die "--ip needs --net-listen or --net-connect"
+case $lockname in */*|'') die "--lock takes a plain name" ;; esac
 command -v qemu-system-x86_64 >/dev/null ||
 	die "host needs qemu-system-x86_64 (apt-get install qemu-system-x86)"
 
 # One VM at a time on this machine: later runs wait for the running one.
 mkdir -p "$RXE_ODP_CACHE"
-exec 9> "$RXE_ODP_CACHE/vm.lock"
+exec 9> "$RXE_ODP_CACHE/$lockname.lock"
 flock 9
 
 if [ -n "$kdir" ]; then
@@ -76,6 +98,9 @@ kroot=${kdir:-$ROOT}
 initrd=$RXE_ODP_CACHE/initramfs-$kver.cpio.gz
 istamp=$(cat "$TOP/scripts/initramfs-init" "$ROOT/.rxe-odp-stamp" \
 	${kdir:+"$kdir/lib/modules/$kver/modules.dep"} | sha1sum | cut -c1-12)
+# Guests under different --lock names may start together: one builds.
+exec 8> "$RXE_ODP_CACHE/initramfs.lock"
+flock 8
 if [ "$(cat "$initrd.stamp" 2>/dev/null)" != "$istamp" ]; then
 	log "building $initrd"
 	tmp=$(mktemp -d)
@@ -112,6 +137,7 @@ if [ "$(cat "$initrd.stamp" 2>/dev/null)" != "$istamp" ]; then
 	rm -rf "$tmp"
 	echo "$istamp" > "$initrd.stamp"
 fi
+exec 8>&-
 
 rm -rf "$run"
 mkdir -p "$run"
@@ -133,7 +159,11 @@ cmdline="console=ttyS0 loglevel=4 page_poison=1 init_on_free=1 panic=-1"
 cmdline="$cmdline oops=panic softlockup_panic=0 mitigations=off"
 [ -n "$pow" ] && cmdline="$cmdline panic_on_warn=1"
 [ -n "$kdir" ] && cmdline="$cmdline rxe_odp_kmods=1"
+[ -n "$ip" ] && cmdline="$cmdline rxe_odp_ip=$ip${mtu:+ rxe_odp_mtu=$mtu}"
+[ -n "$share" ] && cmdline="$cmdline rxe_odp_share=1"
 cmdline="$cmdline $append"
+nic=
+[ -n "$net" ] && nic="-netdev socket,id=n0,$net -device virtio-net-pci,netdev=n0,mac=$mac"
 if [ -n "$icount" ]; then
 	accel="-accel tcg,thread=single -icount shift=0,sleep=off"
 	smp=1
@@ -156,6 +186,7 @@ for boot in 1 2; do
 		$(fs root "$ROOT" ",readonly=on") $(fs src "$TOP" ",readonly=on") \
 		$(fs run "$run" "") \
 		${kdir:+$(fs kmods "$kdir/lib/modules/$kver" ",readonly=on")} \
+		${share:+$(fs share "$share" "")} $nic \
 		-chardev stdio,id=con,signal=off,logfile="$run/console.log" \
 		-serial chardev:con -monitor none $qextra < /dev/null
 	qrc=$?
