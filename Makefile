@@ -5,6 +5,7 @@
 #   make            build rdma_rxe.ko (and the tests) inside the Debian 13 root
 #   make demo       perftest over the rebuilt rxe in QEMU
 #   make check      static checks + the guest test suite in QEMU
+#   make check-2host two guests on a virtual link (PEER=stock|upstream: interop)
 #   make install    on a real Debian 13 machine: build against the running
 #                   kernel and install into updates/ (see README.md)
 #
@@ -34,6 +35,12 @@ check: all
 check-debug: all
 	$(S)/check-debug.sh
 
+# Not in CI (for now): two guests, rxe0 on a virtual link between them;
+# verified transfers, perftest, RDMA CM, loss.  A few minutes; PEER=stock or
+# PEER=upstream puts Debian's or the 7.x kernel's rxe on the second guest.
+check-2host: all
+	$(S)/check-2host.sh $(if $(PEER),--peer $(PEER))
+
 demo: all
 	$(S)/demo.sh
 
@@ -56,4 +63,4 @@ clean:
 		-o -name '.*.cmd' -o -name 'modules.order' -o -name 'Module.symvers' \
 		| xargs rm -f
 
-.PHONY: all root module tests check check-debug demo install clean
+.PHONY: all root module tests check check-debug check-2host demo install clean
