@@ -1101,7 +1101,7 @@ TEST_F_TIMEOUT(aging, hot_set_under_pressure, 450)
 		p.lru = lru_cpu;
 		p.cpu_reader = true;
 		ag_run(_metadata, &p, &self->res[2]);
-		TH_LOG("%s: CPU reader control: refaults %lld, workingset_refault_anon %lld (device, aging on: %lld, %lld)",
+		TH_LOG("%s: CPU reader: refaults %lld, ws_refault %lld; device: %lld, %lld",
 		       variant->name, ag_refaults(&self->res[2]),
 		       self->res[2].ws_refault_anon, ag_refaults(on),
 		       on->ws_refault_anon);
