@@ -6,14 +6,16 @@
 # them, ODP on either side and both, then the same with loss, delay and
 # reordering on the link.  Ends with "N passed, N failed".
 #
-#   scripts/check-2host.sh [--peer ours|stock|upstream] [--no-loss]
-#                          [--only REGEX] [-m MIB] [-o DIR] [-t SEC]
+#   scripts/check-2host.sh [--peer ours|stock|upstream] [--no-peer-odp]
+#                          [--no-loss] [--only REGEX] [-m MIB] [-o DIR] [-t SEC]
 #
 # Guest a (10.77.0.1) always runs the built rdma_rxe.ko.  Guest b
 # (10.77.0.2) runs it too (--peer ours, the default), or Debian's stock 6.12
 # rdma_rxe (--peer stock: no ODP there, its ODP steps are skipped, saying
 # so), or the upstream 7.x kernel's rxe (--peer upstream; the kernel from
 # bench/get-upstream-kernel.sh, or the directory in $RXE_2H_UPSTREAM).
+# --no-peer-odp keeps guest b's memory pinned (skipping the steps that
+# need ODP there): ODP on our side only.
 #
 # Steps (each PASS, FAIL or SKIP with the reason; logs in DIR/logs):
 #   xfer_*      tests/rxe_odp_2host: RDMA WRITE, READ, SEND and atomics over
@@ -36,11 +38,12 @@ set -uo pipefail
 . "$(dirname "$0")/common.sh"
 . "$TOP/scripts/two-host-lib.sh"
 
-peer=ours loss=1 only=. mem=1024 out=$BUILD/vm/2host
+peer=ours loss=1 only=. mem=1024 out=$BUILD/vm/2host peer_odp=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--peer) peer=$2; shift 2 ;;
 	--no-loss) loss=; shift ;;
+	--no-peer-odp) peer_odp=; shift ;;
 	--only) only=$2; shift 2 ;;
 	-m) mem=$2; shift 2 ;;
 	-o) out=$2; shift 2 ;;
@@ -68,6 +71,10 @@ upstream)
 	peer_desc="the rdma_rxe of $(ls "$kdir/lib/modules")" ;;
 *) die "--peer ours, stock or upstream" ;;
 esac
+if [ -z "$peer_odp" ]; then
+	odp_b='' impl_b=''
+	peer_desc="$peer_desc, pinned memory only (--no-peer-odp)"
+fi
 [ -f "$TOP/rdma_rxe.ko" ] || die "rdma_rxe.ko not built; run make"
 [ -x "$BUILD/tests/rxe_odp_2host" ] || die "build/tests/rxe_odp_2host not built; run make"
 
@@ -121,7 +128,7 @@ s_xfer() {
 s_xfer_odp() {
 	local sg=$1 so=$2 cg=$3 co=$4 need=$5
 	case $need in
-	*b*) [ -n "$odp_b" ] || { skip "guest b ($peer) has no ODP"; return; } ;;
+	*b*) [ -n "$odp_b" ] || { skip "no ODP on guest b ($peer_desc)"; return; } ;;
 	esac
 	s_xfer "$sg" "$so" "$cg" "$co"
 }
@@ -129,7 +136,7 @@ s_xfer_odp() {
 # ibv_rc_pingpong --chk, b serves; its check reports "invalid data".
 s_pingpong() {	# server-odp client-odp
 	local so=$1 co=$2
-	[ -n "$so" ] && [ -z "$odp_b" ] && { skip "guest b ($peer) has no ODP"; return; }
+	[ -n "$so" ] && [ -z "$odp_b" ] && { skip "no ODP on guest b ($peer_desc)"; return; }
 	next_port
 	th_pair b $port "ibv_rc_pingpong -d \$DEV -g \$(gid_index) -p $port -n 200 -s 65536 -c $so" \
 		a "ibv_rc_pingpong -d \$DEV -g \$(gid_index) -p $port -n 200 -s 65536 -c $co $TH_IP_b" \
@@ -141,7 +148,7 @@ s_pingpong() {	# server-odp client-odp
 s_perf() {
 	local tool=$1 se=$2 ce=$3 i rc
 	case $se in
-	*--odp*) [ -n "$odp_b" ] || { skip "guest b ($peer) has no ODP"; return; } ;;
+	*--odp*) [ -n "$odp_b" ] || { skip "no ODP on guest b ($peer_desc)"; return; } ;;
 	esac
 	for i in 1 2 3; do
 		next_port
@@ -160,7 +167,7 @@ s_perf() {
 s_perf_cm() {	# tool server-extra client-extra (rdma_cm: -R)
 	local tool=$1 se=$2 ce=$3
 	case $se in
-	*--odp*) [ -n "$odp_b" ] || { skip "guest b ($peer) has no ODP"; return; } ;;
+	*--odp*) [ -n "$odp_b" ] || { skip "no ODP on guest b ($peer_desc)"; return; } ;;
 	esac
 	next_port
 	th_pair b $port "$tool -R -d \$DEV -p $port -F -D 2 -s 65536 -u $ack $se" \
@@ -224,7 +231,7 @@ step xfer_rev_odp_both s_xfer_odp a "$odp_a" b "$odp_b" ab
 if [ -n "$impl_b" ]; then
 	step xfer_implicit_both s_xfer b "$impl_b" a "-i -F"
 else
-	step xfer_implicit_both skip "guest b ($peer) has no ODP"
+	step xfer_implicit_both skip "no ODP on guest b ($peer_desc)"
 fi
 step pingpong_odp_server s_pingpong -o ""
 step pingpong_odp_client s_pingpong "" -o

@@ -168,6 +168,8 @@ th_pair() {	# server-guest port server-script client-guest client-script [tmo]
 	if ! th_ready "$sg" "$s" 120; then
 		echo "host: the server on $sg never listened on port $port"
 		th_result "$sg" "$s" 30
+		# A server that skips (status 4) says why and never listens.
+		[ $? = 4 ] && return 4
 		return 1
 	fi
 	echo "--- client on $cg: $cli"
