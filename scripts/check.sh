@@ -37,21 +37,26 @@ in_root() { chroot "$ROOT" env LC_ALL=C "$@"; }
 # symbol it imports with the CRC of the kernel's Module.symvers (which is
 # also what the stock module was linked against).
 check_abi() {
-	local ours theirs symvers bad
+	local ours theirs symvers bad mine ref
 	ours=$(modinfo -F vermagic "$TOP/rdma_rxe.ko" 2>/dev/null ||
 		in_root modinfo -F vermagic /mnt/rxe-odp/rdma_rxe.ko)
 	theirs=$(in_root modinfo -F vermagic "${stock#"$ROOT"}")
 	[ "$ours" = "$theirs" ] ||
 		{ echo "vermagic '$ours' != stock '$theirs'"; return 1; }
 	symvers=$ROOT/usr/src/linux-headers-$kver/Module.symvers
-	bad=$(in_root modprobe --dump-modversions /mnt/rxe-odp/rdma_rxe.ko |
-		while read -r crc sym; do
+	# The host's modprobe reads both files (ours, and the root's
+	# compressed stock module) in place; an empty dump is an error, not a
+	# pass.
+	mine=$(/sbin/modprobe --dump-modversions "$TOP/rdma_rxe.ko") &&
+		[ -n "$mine" ] || { echo "no modversions in $TOP/rdma_rxe.ko"; return 1; }
+	ref=$(/sbin/modprobe --dump-modversions "$stock") && [ -n "$ref" ] ||
+		{ echo "no modversions in $stock"; return 1; }
+	bad=$(echo "$mine" | while read -r crc sym; do
 			grep -qP "^$crc\t$sym\t" "$symvers" || echo "$sym"
 		done)
 	[ -z "$bad" ] || { echo "CRC mismatch: $bad"; return 1; }
 	# Symbols both modules import carry the same CRCs.
-	bad=$(join -j2 <(in_root modprobe --dump-modversions /mnt/rxe-odp/rdma_rxe.ko | sort -k2) \
-		<(in_root modprobe --dump-modversions "${stock#"$ROOT"}" | sort -k2) |
+	bad=$(join -j2 <(echo "$mine" | sort -k2) <(echo "$ref" | sort -k2) |
 		awk '$2 != $3 { print $1 }')
 	[ -z "$bad" ] || { echo "CRC differs from stock: $bad"; return 1; }
 }
