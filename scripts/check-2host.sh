@@ -202,13 +202,13 @@ s_loss() {	# server-guest client-guest
 	# ODP on each side that has it (stock b: pinned there).
 	so=${!so} co=${!co}
 	th_run a 60 "modprobe sch_netem && tc qdisc replace dev eth0 root netem $netem && tc qdisc show dev eth0" || return
-	th_run a 10 'counters > /tmp/c0' && th_run b 10 'counters > /tmp/c0' || return
+	th_run a 60 'counters > /tmp/c0' && th_run b 60 'counters > /tmp/c0' || return
 	# 1 MiB, 2 rounds; lost packets cost retransmissions: 120 s waits
 	ack=16 s_xfer "$sg" "$so -n 1048576 -r 2 -T 120" "$cg" "$co -n 1048576 -r 2 -T 120"
 	rc=$?
 	for g in a b; do
 		echo "--- guest $g: rxe0 counters that moved (before -> after)"
-		th_run $g 10 'counters > /tmp/c1; join /tmp/c0 /tmp/c1 | awk "\$2 != \$3"'
+		th_run $g 60 'counters > /tmp/c1; join /tmp/c0 /tmp/c1 | awk "\$2 != \$3"'
 	done
 	th_run a 30 'tc -s qdisc show dev eth0; tc qdisc del dev eth0 root' > "$TH_DIR/logs/.netem"
 	cat "$TH_DIR/logs/.netem"

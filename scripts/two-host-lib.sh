@@ -191,7 +191,7 @@ th_diag() {
 		if [ -z "$TH_BAD" ] && th_alive $g; then
 			echo "--- guest $g ($(eval echo "\$TH_IP_$g")): dmesg tail"
 			# Not in a pipe: th_run counts commands in this shell.
-			th_run $g 20 'dmesg | tail -n 25; echo "rxe0 counters not 0:";
+			th_run $g 60 'dmesg | tail -n 25; echo "rxe0 counters not 0:";
 				counters | grep -v " 0$" | tr "\n" " "; echo' \
 				> "$TH_DIR/logs/.diag" 2>&1
 			sed 's/^/    /' "$TH_DIR/logs/.diag"
