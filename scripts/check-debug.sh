@@ -11,7 +11,7 @@
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
-filter=${1:-^(rxe_verbs|rxe_odp|rxe_odp_ext|rxe_odp_torture|rxe_odp_bad|module_reload)$}
+filter=${1:-^(rv_verbs|rxe_odp|rxe_odp_ext|rxe_odp_torture|rxe_odp_bad|module_reload)$}
 dk=$RXE_ODP_CACHE/debug-kernel
 "$TOP/scripts/debug-kernel.sh" > /dev/null || die "debug kernel build failed"
 "$TOP/scripts/build.sh" all > /dev/null || die "module/tests build failed"

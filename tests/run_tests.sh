@@ -205,9 +205,9 @@ t_rc_pingpong() {
 		ibv_rc_pingpong -d "$DEV" -g "$g" -n 200 -s 65536 localhost
 }
 
-t_rxe_verbs() {
+t_rv_verbs() {
 	# kselftest harness: TAP output, one result per test case.
-	"$BIN/rxe_verbs"
+	"$BIN/rv_verbs"
 }
 
 # The harness binary prints TAP; report each case as its own line.
@@ -255,7 +255,7 @@ run perftest_send_bw_odp perftest ib_send_bw -D 2 --odp
 run perftest_write_lat_odp perftest ib_write_lat -n 500 --odp
 run perftest_read_lat_odp perftest ib_read_lat -n 500 --odp
 run perftest_send_lat_odp perftest ib_send_lat -n 500 --odp
-run_ksft rxe_verbs "$BIN/rxe_verbs"
+run_ksft rv_verbs "$BIN/rv_verbs"
 if selected rxe_odp; then
 	setup_zram
 	run_ksft rxe_odp "$BIN/rxe_odp"

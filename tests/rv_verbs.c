@@ -2,7 +2,7 @@
 /*
  * Copyright (c) 2026 The rxe-odp authors.
  *
- * rxe_verbs - data path tests for the soft-RoCE (rxe) driver.
+ * rv_verbs - data path tests for the soft-RoCE (rxe) driver.
  *
  * Two RC QPs on the same device are connected to each other through the
  * IPv4-mapped RoCE v2 GID of port 1 (loopback).  Every test fills its
