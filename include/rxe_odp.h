@@ -11,6 +11,7 @@
 #ifndef RXE_ODP_H
 #define RXE_ODP_H
 
+#include <linux/err.h>
 #include <linux/types.h>
 
 struct ib_mr;
@@ -41,6 +42,12 @@ int rxe_odp_mr_atomic_op(struct rxe_mr *mr, u64 iova, int opcode,
 			 u64 compare, u64 swap_add, u64 *orig_val);
 int rxe_odp_mr_atomic_write(struct rxe_mr *mr, u64 iova, u64 value);
 int rxe_odp_mr_flush(struct rxe_mr *mr, u64 iova, unsigned int length);
+
+/* rxe_odp_dmabuf.c */
+struct ib_mr *rxe_odp_reg_user_mr_dmabuf(struct ib_pd *ibpd, u64 offset,
+					 u64 length, u64 iova, int fd,
+					 int access,
+					 struct uverbs_attr_bundle *attrs);
 
 /* rxe_odp_prefetch.c */
 int rxe_odp_advise_mr(struct ib_pd *ibpd,
@@ -119,6 +126,14 @@ static inline int rxe_odp_mr_flush(struct rxe_mr *mr, u64 iova,
 				   unsigned int length)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline struct ib_mr *
+rxe_odp_reg_user_mr_dmabuf(struct ib_pd *ibpd, u64 offset, u64 length,
+			   u64 iova, int fd, int access,
+			   struct uverbs_attr_bundle *attrs)
+{
+	return ERR_PTR(-EOPNOTSUPP);
 }
 
 static inline int rxe_odp_advise_mr(struct ib_pd *ibpd,

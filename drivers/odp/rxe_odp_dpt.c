@@ -206,14 +206,18 @@ unsigned long __rxe_odp_dpt_store(struct rxe_odp_mr *odp,
 	return mapped;
 }
 
-/* Forget one entry, first marking dirty what the device wrote. */
-static unsigned long __rxe_odp_entry_zap(unsigned long *slot, unsigned long va)
+/*
+ * Forget one entry, first marking dirty what the device wrote (the pages
+ * of a dma-buf belong to its exporter, which keeps its own dirty state).
+ */
+static unsigned long __rxe_odp_entry_zap(struct rxe_odp_mr *odp,
+					 unsigned long *slot, unsigned long va)
 {
 	unsigned long entry = *slot;
 
 	if (!(entry & RXE_ODP_DPT_VALID))
 		return 0;
-	if (entry & RXE_ODP_DPT_DIRTY)
+	if ((entry & RXE_ODP_DPT_DIRTY) && !odp->dmabuf)
 		folio_mark_dirty(page_folio(rxe_odp_entry_page(entry, va)));
 	WRITE_ONCE(*slot, 0);
 	return entry & RXE_ODP_DPT_HUGE ? RXE_ODP_LEAF_ENTRIES : 1;
@@ -258,11 +262,12 @@ void __rxe_odp_dpt_zap(struct rxe_odp_mr *odp, unsigned long start,
 		hi = min(end, base + RXE_ODP_LEAF_SIZE);
 
 		if (leaf->e[0] & RXE_ODP_DPT_HUGE) {
-			zapped += __rxe_odp_entry_zap(&leaf->e[0], base);
+			zapped += __rxe_odp_entry_zap(odp, &leaf->e[0], base);
 			odp->nmapped--;
 		} else {
 			for (va = lo; va < hi && odp->nmapped; va += PAGE_SIZE) {
-				if (__rxe_odp_entry_zap(&leaf->e[rxe_odp_entry_index(va)],
+				if (__rxe_odp_entry_zap(odp,
+							&leaf->e[rxe_odp_entry_index(va)],
 							va)) {
 					zapped++;
 					odp->nmapped--;
@@ -388,6 +393,27 @@ static int rxe_odp_map_and_read_lock(struct rxe_odp_mr *odp,
 	}
 }
 
+/*
+ * Kernel address of the page that @entry maps at @va.  An ODP MR's page is
+ * reached through a local kmap; a dma-buf MR's through the exporter's own
+ * CPU mapping (its vmap, which may be write-combined: the linear map of
+ * the same page would alias it with another memory type).  That mapping
+ * stays while an entry is valid and dpt_lock is held.
+ */
+static void *rxe_odp_entry_kmap(struct rxe_odp_mr *odp, unsigned long entry,
+				unsigned long va)
+{
+	if (odp->dmabuf)
+		return rxe_odp_dmabuf_kaddr(odp, va & PAGE_MASK);
+	return kmap_local_page(rxe_odp_entry_page(entry, va));
+}
+
+static void rxe_odp_entry_kunmap(struct rxe_odp_mr *odp, void *kva)
+{
+	if (!odp->dmabuf)
+		kunmap_local(kva);
+}
+
 /* Copy one chunk; dpt_lock is read-held and every page is present. */
 static void __rxe_odp_dpt_copy(struct rxe_odp_mr *odp, unsigned long va,
 			       void *addr, unsigned int len, bool write)
@@ -402,12 +428,12 @@ static void __rxe_odp_dpt_copy(struct rxe_odp_mr *odp, unsigned long va,
 		slot = __rxe_odp_dpt_entry(odp, va);
 		offset = offset_in_page(va);
 		bytes = min_t(unsigned int, len, PAGE_SIZE - offset);
-		kva = kmap_local_page(rxe_odp_entry_page(READ_ONCE(*slot), va));
+		kva = rxe_odp_entry_kmap(odp, READ_ONCE(*slot), va);
 		if (write)
 			memcpy(kva + offset, addr, bytes);
 		else
 			memcpy(addr, kva + offset, bytes);
-		kunmap_local(kva);
+		rxe_odp_entry_kunmap(odp, kva);
 		__rxe_odp_dpt_touch(slot, write);
 		va += bytes;
 		addr += bytes;
@@ -477,7 +503,7 @@ static int rxe_odp_mr_u64_op(struct rxe_mr *mr, u64 iova, int opcode,
 	err = rxe_odp_map_and_read_lock(odp, va, sizeof(u64), true);
 	if (!err) {
 		slot = __rxe_odp_dpt_entry(odp, va);
-		p = kmap_local_page(rxe_odp_entry_page(READ_ONCE(*slot), va)) +
+		p = rxe_odp_entry_kmap(odp, READ_ONCE(*slot), va) +
 		    offset_in_page(va);
 		switch (opcode) {
 		case IB_OPCODE_RC_COMPARE_SWAP:
@@ -492,7 +518,7 @@ static int rxe_odp_mr_u64_op(struct rxe_mr *mr, u64 iova, int opcode,
 			smp_store_release(p, value);
 			break;
 		}
-		kunmap_local(p);
+		rxe_odp_entry_kunmap(odp, p);
 		__rxe_odp_dpt_touch(slot, true);
 	}
 	read_unlock(&odp->dpt_lock);

@@ -39,7 +39,8 @@
  *
  * The access then retries its lookup.  Faults run in the rxe work queue
  * or in the advise_mr caller (process context), never in the UDP receive
- * softirq or in post_send.
+ * softirq or in post_send.  A dma-buf MR takes none of the steps above:
+ * rxe_odp_dmabuf_fault() maps from the exporter's CPU mapping instead.
  *
  * Fault-around: a device fault maps a whole aligned window around the
  * pages it needs (module parameter fault_around_kb, 0 disables), in the
@@ -105,7 +106,6 @@ static void rxe_odp_fault_fill_flags(struct hmm_range *range,
 int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 		  unsigned int flags)
 {
-	struct mm_struct *mm = odp->umem_odp->umem.owning_mm;
 	unsigned long need_start = ALIGN_DOWN(va, PAGE_SIZE);
 	unsigned long need_end = ALIGN(va + len, PAGE_SIZE);
 	unsigned long need = 0, rest = 0, timeout, npages;
@@ -118,6 +118,7 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 	u64 t0 = ktime_get_ns();
 	unsigned int busy = 0;
 	bool narrowed = false;
+	struct mm_struct *mm;
 	int ret;
 
 	trace_rxe_odp_fault_begin(odp, va, len, flags);
@@ -132,6 +133,13 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 		goto out;
 	}
 
+	/* A dma-buf MR maps from the exporter, whatever the flags. */
+	if (odp->dmabuf) {
+		ret = rxe_odp_dmabuf_fault(odp, need_start, need_end);
+		goto out;
+	}
+
+	mm = odp->umem_odp->umem.owning_mm;
 	if (!(flags & RXE_ODP_FAULT_SNAPSHOT))
 		need = HMM_PFN_REQ_FAULT;
 	if (flags & RXE_ODP_FAULT_WRITE)

@@ -106,6 +106,7 @@ struct rxe_odp_leaf {
 #define RXE_ODP_LAT_BUCKETS	16
 
 struct rxe_odp_mm;
+struct rxe_odp_dmabuf;
 
 /**
  * struct rxe_odp_mr - on-demand paging state of one rxe memory region
@@ -141,6 +142,10 @@ struct rxe_odp_mm;
  * @aging_node: this MR's range in @aging_mm's interval tree, under its lock
  * @prefetches: pages mapped by advise_mr prefetch
  * @fault_errors: faults that ended in an error returned to the data path
+ * @dmabuf: for an MR over a dma-buf (rxe_odp_dmabuf.c), its import state;
+ *	then "virtual addresses" are byte offsets into the dma-buf, @umem_odp
+ *	and @mni are unused, and move_notify plays the interval notifier's
+ *	part.  NULL for an ODP MR.
  */
 struct rxe_odp_mr {
 	struct rxe_dev		*rxe;
@@ -162,6 +167,7 @@ struct rxe_odp_mr {
 	struct interval_tree_node aging_node;
 	atomic64_t		prefetches;
 	atomic64_t		fault_errors;
+	struct rxe_odp_dmabuf	*dmabuf;
 };
 
 static inline void rxe_odp_count(struct rxe_odp_mr *odp,
@@ -192,6 +198,12 @@ int rxe_odp_aging_register(struct rxe_odp_mr *odp);
 void rxe_odp_aging_unregister(struct rxe_odp_mr *odp);
 void rxe_odp_aging_exit(void);
 
+/* rxe_odp_dmabuf.c */
+int rxe_odp_dmabuf_fault(struct rxe_odp_mr *odp, unsigned long start,
+			 unsigned long end);
+void *rxe_odp_dmabuf_kaddr(struct rxe_odp_mr *odp, unsigned long offset);
+void rxe_odp_dmabuf_release(struct rxe_odp_mr *odp);
+
 /* rxe_odp_dpt.c */
 unsigned long *__rxe_odp_dpt_entry(struct rxe_odp_mr *odp, unsigned long va);
 int rxe_odp_dpt_prealloc(struct rxe_odp_mr *odp, unsigned long start,
@@ -205,6 +217,9 @@ void rxe_odp_dpt_destroy(struct rxe_odp_mr *odp);
 /* rxe_odp_fault.c */
 int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 		  unsigned int flags);
+
+/* rxe_odp_mr.c */
+struct rxe_odp_mr *rxe_odp_mr_alloc(struct rxe_dev *rxe, struct rxe_mr *mr);
 
 /* rxe_odp_notifier.c */
 extern const struct mmu_interval_notifier_ops rxe_odp_mni_ops;
@@ -221,5 +236,6 @@ void rxe_odp_stats_exit(void);
 /* rxe_odp_main.c */
 extern unsigned int rxe_odp_fault_around_kb;
 extern bool rxe_odp_huge;
+extern bool rxe_odp_dmabuf_move_notify;
 
 #endif /* RXE_ODP_LOC_H */

@@ -34,6 +34,11 @@ module_param_named(odp_huge, rxe_odp_huge, bool, 0644);
 MODULE_PARM_DESC(odp_huge,
 		 "map 2 MiB huge pages (THP, hugetlbfs) with one ODP device page table entry (default Y)");
 
+bool rxe_odp_dmabuf_move_notify = IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY);
+module_param_named(dmabuf_move_notify, rxe_odp_dmabuf_move_notify, bool, 0644);
+MODULE_PARM_DESC(dmabuf_move_notify,
+		 "let dynamic dma-buf exporters move the buffers of new dma-buf MRs (move_notify) instead of pinning them (default: CONFIG_DMABUF_MOVE_NOTIFY)");
+
 /**
  * rxe_odp_init_device() - advertise on-demand paging
  * @rxe: the device being initialised

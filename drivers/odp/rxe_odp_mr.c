@@ -13,8 +13,15 @@
 
 #include "rxe_odp_loc.h"
 
-static struct rxe_odp_mr *rxe_odp_mr_alloc(struct rxe_dev *rxe,
-					   struct rxe_mr *mr)
+/**
+ * rxe_odp_mr_alloc() - allocate the ODP state of a memory region
+ * @rxe: the device
+ * @mr: the memory region
+ *
+ * Context: process context; may sleep.
+ * Return: the state with an empty device page table, or NULL.
+ */
+struct rxe_odp_mr *rxe_odp_mr_alloc(struct rxe_dev *rxe, struct rxe_mr *mr)
 {
 	struct rxe_odp_mr *odp = kzalloc(sizeof(*odp), GFP_KERNEL);
 
@@ -147,7 +154,9 @@ err_free_odp:
  * the device wrote are marked dirty while they are certainly still mapped;
  * then the notifier is removed, which waits for a running invalidation,
  * after which nothing can reach the DPT.  mr->umem is cleared so that
- * rxe_mr_cleanup() does not release the umem a second time.
+ * rxe_mr_cleanup() does not release the umem a second time.  A dma-buf
+ * MR instead lets rxe_odp_dmabuf_release() zap its DPT and give the
+ * dma-buf back.
  *
  * Context: process context; may sleep.
  */
@@ -157,6 +166,14 @@ void rxe_odp_mr_cleanup(struct rxe_mr *mr)
 
 	if (!odp)
 		return;
+
+	if (odp->dmabuf) {
+		rxe_odp_dmabuf_release(odp);
+		rxe_odp_dpt_destroy(odp);
+		mr->odp = NULL;
+		kfree(odp);
+		return;
+	}
 
 	rxe_odp_aging_unregister(odp);
 	rxe_odp_dpt_destroy(odp);
