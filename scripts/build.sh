@@ -54,4 +54,10 @@ fi
 if [ "$what" = tests ] || [ "$what" = all ]; then
 	log "building tests"
 	in_root make -C /mnt/rxe-odp/tests -j"$(nproc)" O=/mnt/rxe-odp/build/tests
+	# The test dma-buf exporter, built in a copy (M= must be writable):
+	# build/tests/kmod/rxe_test_dmabuf.ko.
+	mkdir -p "$BUILD/tests/kmod"
+	cp -p "$TOP"/tests/kmod/{Kbuild,*.c,*.h} "$BUILD/tests/kmod/"
+	in_root make -C "/lib/modules/$kver/build" \
+		M=/mnt/rxe-odp/build/tests/kmod -j"$(nproc)" "$@" modules
 fi

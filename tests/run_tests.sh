@@ -231,7 +231,7 @@ run_ksft() {	# name binary [args]
 		esac
 		tname=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ //; s/ # .*//')
 		[ $st = 1 ] && awk -v t="$tname" '
-			$0 ~ "^# RUN +" t { p = 1 } p { print "    " $0 }
+			$0 ~ "^# +RUN +" t { p = 1 } p { print "    " $0 }
 			$0 ~ "^# +(OK|FAIL|SKIP) +" t { p = 0 }' "$LOG/$name.log"
 		report $st "$name/$tname" "$(echo "$line" | sed -n 's/.*# SKIP //p')"
 	done < <(grep -E '^(not )?ok [0-9]+ ' "$LOG/$name.log")
@@ -239,6 +239,69 @@ run_ksft() {	# name binary [args]
 		tail -n 20 "$LOG/$name.log"
 		report 1 "$name" "no TAP results"
 	fi
+}
+
+# dma-buf exporters of rxe_odp_dmabuf: vgem (its card node) and the test
+# exporter of tests/kmod.  What is loaded here is unloaded by
+# t_dmabuf_unload: rmmod of the test exporter fails while a buffer of it
+# lives.  dmabuf_move_notify is put back as found (the test restores it,
+# but not when the harness kills a test on a timeout).
+dmabuf_param=/sys/module/rdma_rxe/parameters/dmabuf_move_notify
+dmabuf_param_was=
+dmabuf_loaded=
+
+t_dmabuf_load() {
+	local ko=$BIN/kmod/rxe_test_dmabuf.ko
+	dmabuf_param_was=$(cat "$dmabuf_param") ||
+		{ echo "rdma_rxe has no dmabuf_move_notify: no dma-buf MRs"; return 1; }
+	modprobe vgem || { echo "modprobe vgem failed"; return 1; }
+	if [ ! -e /dev/rxe_test_dmabuf ]; then
+		[ -f "$ko" ] || { echo "$ko not built (scripts/build.sh tests)"; return 1; }
+		insmod "$ko" || { echo "insmod $ko failed"; return 1; }
+		dmabuf_loaded=1
+	fi
+	ls -l /dev/dri /dev/udmabuf /dev/dma_heap/system /dev/rxe_test_dmabuf
+}
+
+t_dmabuf_unload() {
+	[ -z "$dmabuf_param_was" ] || echo "$dmabuf_param_was" > "$dmabuf_param"
+	[ -z "$dmabuf_loaded" ] || rmmod rxe_test_dmabuf ||
+		{ echo "rmmod rxe_test_dmabuf failed: a dma-buf still lives"; return 1; }
+	grep -i total /sys/kernel/debug/dma_buf/bufinfo
+}
+
+# rdma-core's pyverbs dma-buf tests (tests/test_mr.py: DmaBufMRTest,
+# DmaBufTestCase), from Debian's rdma-core package, gzipped in its doc
+# directory: unpacked to a scratch directory.  pyverbs allocates dma-bufs
+# only from amdgpu and i915 render nodes (pyverbs/dmabuf_alloc.c), so on
+# vgem every test skips with "Allocating dmabuf is not supported by
+# /dev/dri/renderD128", the one skip accepted here (reported as a SKIP).
+# Any other skip (e.g. "Reg dma-buf MR is not supported by the RDMA
+# driver"), a failure or an error fails.
+t_pyverbs_dmabuf() {
+	local src=/usr/share/doc/rdma-core/tests dir g rc n ok skip bad
+	local good="Allocating dmabuf is not supported by /dev/dri/renderD128"
+	[ -d "$src" ] || { echo "no $src (rdma-core's tests)"; return 1; }
+	g=$(gid_index) || { echo "no IPv4-mapped GID"; return 1; }
+	dir=$(mktemp -d) || return 1
+	cp -r "$src" "$dir/tests" && gunzip -f "$dir"/tests/*.gz || return 1
+	(cd "$dir/tests" && timeout 300 python3 run_tests.py --dev "$DEV" \
+		--gid "$g" -v test_mr.DmaBufMRTest test_mr.DmaBufTestCase) \
+		> "$dir/out" 2>&1
+	rc=$?
+	cat "$dir/out"
+	n=$(grep -c ' \.\.\. ' "$dir/out")
+	ok=$(grep -c ' \.\.\. ok$' "$dir/out")
+	skip=$(grep -c " \\.\\.\\. skipped '$good'" "$dir/out")
+	bad=$(grep ' \.\.\. ' "$dir/out" | grep -v -e ' \.\.\. ok$' \
+		-e " \\.\\.\\. skipped '$good'")
+	rm -rf "$dir"
+	echo "$n tests: $ok ok, $skip skipped for the DRM driver, exit $rc"
+	[ -z "$bad" ] || { echo "not accepted:"; echo "$bad"; return 1; }
+	[ $rc = 0 ] && [ "$n" -gt 0 ] || return 1
+	[ "$ok" -gt 0 ] && return 0
+	echo "all $n skipped: pyverbs allocates dma-bufs from amdgpu/i915 only, not $(cat /sys/class/drm/renderD128/device/modalias 2>/dev/null || echo 'this DRM driver')"
+	return $ksft_skip
 }
 
 echo "# rxe-odp guest suite on $(uname -r), device $DEV"
@@ -266,6 +329,12 @@ run_ksft rxe_odp_bad "$BIN/rxe_odp_bad"
 if selected rxe_odp_torture; then
 	setup_zram
 	run_ksft rxe_odp_torture "$BIN/rxe_odp_torture"
+fi
+if selected 'rxe_odp_dmabuf|pyverbs_dmabuf'; then
+	run dmabuf_load t_dmabuf_load
+	run_ksft rxe_odp_dmabuf "$BIN/rxe_odp_dmabuf"
+	run pyverbs_dmabuf t_pyverbs_dmabuf
+	run dmabuf_unload t_dmabuf_unload
 fi
 run module_reload t_module_reload
 echo "$skip skipped"

@@ -173,8 +173,8 @@ static unsigned long rxe_odp_dmabuf_pfn(const void *kaddr)
  *
  * Context: process context (rxe work queue or advise_mr); takes the
  * buffer's reservation lock, then dpt_lock for write; may sleep.
- * Return: the number of pages entered, or -ENODEV (revoked storage),
- * -EBUSY (the exporter's fences did not signal in time), -EOPNOTSUPP (no
+ * Return: the number of pages entered, or -EFAULT (revoked storage: the
+ * data path reports it as it reports a hole in an ODP MR), -EBUSY (the exporter's fences did not signal in time), -EOPNOTSUPP (no
  * usable CPU mapping), -ENOMEM.
  */
 int rxe_odp_dmabuf_fault(struct rxe_odp_mr *odp, unsigned long start,
@@ -195,6 +195,9 @@ int rxe_odp_dmabuf_fault(struct rxe_odp_mr *odp, unsigned long start,
 
 	dma_resv_lock(resv, NULL);
 	ret = rxe_odp_dmabuf_map(db);
+	/* Revoked storage is memory that is gone, as an unmapped hole. */
+	if (ret == -ENODEV)
+		ret = -EFAULT;
 	if (ret)
 		goto out_unlock;
 	for (i = 0; i < n; i++) {
