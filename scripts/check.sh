@@ -170,5 +170,25 @@ if [ -n "$vm" ]; then
 		tests/run_tests.sh "$TORTURE"
 fi
 
+# Two guests on a virtual link: the steps of make check-2host that cover
+# each kind once (ODP on both sides both ways, implicit ODP, perftest
+# --odp, RDMA CM, loss), a few minutes.  RXE_ODP_2HOST_ONLY sets another
+# selection ('.' for all of it); RXE_ODP_2HOST_ONLY=none leaves it out.
+TWOHOST=${RXE_ODP_2HOST_ONLY:-'^(link|xfer_odp_both|xfer_rev_odp_both|xfer_implicit_both|pingpong_odp_client|perf_write_odp_both|cm_rping_verbose|cm_ucmatose|cm_perf_write_odp|loss_a_client)$'}
+if [ -n "$vm" ] && [ "$TWOHOST" != none ]; then
+	mkdir -p "$BUILD/vm"
+	"$TOP/scripts/check-2host.sh" --only "$TWOHOST" -o "$BUILD/vm/check-2host" \
+		2>&1 | tee "$BUILD/vm/check-2host.log"
+	rc=${PIPESTATUS[0]}
+	guest=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' \
+		"$BUILD/vm/check-2host.log" | tail -n1)
+	if [ -n "$guest" ]; then
+		pass=$((pass + ${guest%% passed*}))
+		f=${guest#*passed, }
+		fail=$((fail + ${f%% failed}))
+	fi
+	result check-2host/run "$rc"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
