@@ -2,7 +2,8 @@
 #
 # rxe-odp: rdma_rxe with On-Demand Paging for Debian 13's 6.12 kernel.
 #
-#   make            build rdma_rxe.ko (and the tests) inside the Debian 13 root
+#   make            build rdma_rxe.ko (and the tests) inside the Debian 13 root,
+#                   and the rxe verbs provider with userspace/patches/
 #   make demo       perftest over the rebuilt rxe in QEMU
 #   make check      static checks + the guest test suite in QEMU
 #   make check-2host two guests on a virtual link (PEER=stock|upstream: interop)
@@ -16,6 +17,7 @@ S := scripts
 
 all: root
 	$(S)/build.sh all
+	userspace/build.sh
 
 root:
 	$(S)/install-host-deps.sh
@@ -35,9 +37,10 @@ check: all
 check-debug: all
 	$(S)/check-debug.sh
 
-# Not in CI (for now): two guests, rxe0 on a virtual link between them;
-# verified transfers, perftest, RDMA CM, loss.  A few minutes; PEER=stock or
-# PEER=upstream puts Debian's or the 7.x kernel's rxe on the second guest.
+# Two guests, rxe0 on a virtual link between them: verified transfers,
+# perftest, RDMA CM, loss.  A few minutes; make check runs a subset.
+# PEER=stock or PEER=upstream puts Debian's or the 7.x kernel's rxe on the
+# second guest.
 check-2host: all
 	$(S)/check-2host.sh $(if $(PEER),--peer $(PEER))
 

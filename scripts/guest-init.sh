@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 #
 # PID 1 in the guest: prepare the system, install the freshly built
-# rdma_rxe.ko in updates/, create rxe0 on lo, run /mnt/run/cmd.sh, leave
-# its exit status and the kernel log in /mnt/run and power off.
+# rdma_rxe.ko in updates/, the rebuilt rxe verbs provider and pyverbs dmabuf
+# and mr extensions, create rxe0 on lo, run /mnt/run/cmd.sh, leave its exit
+# status and the kernel log in /mnt/run and power off.
 #
 # With a NIC (vm.sh --net-listen/--net-connect --ip) the kernel command line
 # carries rxe_odp_ip=ADDR/LEN [rxe_odp_mtu=N]: eth0 gets that address and
@@ -48,7 +49,7 @@ off() {
 }
 
 setup() {
-	local kver ko ip i
+	local kver ko ip i prov py
 	kver=$(uname -r)
 	ko=$SRC/rdma_rxe.ko
 	if [ -n "${RXE_ODP_STOCK:-}" ]; then
@@ -60,6 +61,22 @@ setup() {
 		# The index was made on the host by scripts/build.sh.
 		cp "$SRC"/build/depmod/modules.* "/lib/modules/$kver/" || return 1
 	fi
+	# The verbs provider built by userspace/build.sh (it has
+	# ibv_reg_dmabuf_mr) and pyverbs' dmabuf and mr extensions (DmaBuf
+	# allocates from vgem too, DmaBufMR takes it), except with the stock
+	# module: Debian's there.
+	py=/usr/lib/python3/dist-packages/pyverbs
+	for prov in /usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav34.so \
+		$py/dmabuf.cpython-313-x86_64-linux-gnu.so \
+		$py/mr.cpython-313-x86_64-linux-gnu.so; do
+		if [ -z "${RXE_ODP_STOCK:-}" ] &&
+			[ -f "$SRC/build/userspace/${prov##*/}" ]; then
+			cp "$SRC/build/userspace/${prov##*/}" "$prov" || return 1
+			echo "guest: build/userspace/${prov##*/}"
+		else
+			echo "guest: Debian's $prov"
+		fi
+	done
 	modprobe rdma_rxe || return 1
 	netdev=lo
 	ip=$(karg ip)

@@ -13,7 +13,7 @@ perftest rdmacm-utils python3-pyverbs iproute2 kmod procps util-linux
 busybox-static gcc make libc6-dev linux-image-amd64
 linux-headers-amd64 linux-source-6.12 xz-utils zstd sparse bc flex bison
 libelf-dev libssl-dev dwarves cpio numactl libnuma-dev iputils-ping
-python3 strace"
+python3 strace cmake pkgconf cython3 python3-dev"
 
 stamp=$ROOT/.rxe-odp-stamp
 want=$(echo $PKGS | tr ' ' '\n' | sort | sha1sum | cut -c1-12)

@@ -1811,6 +1811,45 @@ TEST_F(reg, no_vmap)
 }
 
 /*
+ * A dma-buf exported read-only (a system-heap buffer whose fd is O_RDONLY)
+ * takes no write access, local or remote (EACCES), and registers for
+ * remote reads.
+ */
+TEST_F(reg, read_only)
+{
+	struct dma_heap_allocation_data a = {
+		.len = 4 * sysconf(_SC_PAGESIZE),
+		.fd_flags = O_RDONLY | O_CLOEXEC,
+	};
+	struct rd_env *e = &self->e;
+	struct ibv_mr *mr;
+	int heap, err, n;
+
+	heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, heap) TH_LOG("/dev/dma_heap/system: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &a))
+		TH_LOG("DMA_HEAP_IOCTL_ALLOC: %s", strerror(errno));
+	close(heap);
+
+	err = rd_try_reg(e->l.pd, 0, a.len, 0, a.fd, RD_ACCESS_RW);
+	TH_LOG("read-only dma-buf, write access: %s (want EACCES)",
+	       rd_errname(err));
+	EXPECT_EQ(EACCES, err);
+	err = rd_try_reg(e->l.pd, 0, a.len, 0, a.fd, IBV_ACCESS_LOCAL_WRITE);
+	EXPECT_EQ(EACCES, err);
+	mr = rd_reg(e->l.pd, 0, a.len, 0, a.fd, IBV_ACCESS_REMOTE_READ);
+	EXPECT_NE(NULL, mr) TH_LOG("read-only dma-buf, REMOTE_READ: %s",
+				   strerror(errno));
+	if (mr)
+		EXPECT_EQ(0, ibv_dereg_mr(mr));
+	close(a.fd);
+	n = rd_dmabuf_settle(e->dmabufs);
+	if (e->dmabufs >= 0)
+		EXPECT_EQ(e->dmabufs, n);
+	EXPECT_EQ(0, rd_kmsg_complaints(_metadata, e->kmsg));
+}
+
+/*
  * The exporters themselves, without rxe: each makes a buffer and its CPU
  * view round-trips a pattern.  vgem's dumb buffers need the card node:
  * DRM_IOCTL_MODE_CREATE_DUMB is no render-node ioctl (EACCES there).

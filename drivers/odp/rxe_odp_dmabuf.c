@@ -66,7 +66,20 @@ MODULE_IMPORT_NS(DMA_BUF);
  *   fills, once per 2 MiB.
  *
  * The MR holds a reference to the dma-buf: closing the fd, or freeing the
- * exporter's object, leaves the MR working until it is deregistered.
+ * exporter's object, leaves the MR working until it is deregistered.  A
+ * buffer exported read-only cannot be registered for writing (-EACCES).
+ *
+ * Limits.  CPU access begins once, at registration (after the vmap of a
+ * pinned MR, so that exporters that maintain their vmap see it) and ends
+ * at deregistration: on a system whose caches are not coherent with other
+ * devices this is no synchronisation with their DMA in between.  Dynamic
+ * mode suits exporters that keep buffers in system memory: a buffer moved
+ * to I/O memory maps as iomem and its accesses fail (-EOPNOTSUPP, found
+ * at the first access, not at registration).  Revocation is seen only
+ * while the failed fence is in the reservation object; a fence that
+ * fails for another reason (a GPU reset) also ends the MR's accesses for
+ * good.  Atomics go through the exporter's mapping, write-combined for
+ * vgem: atomic on x86, not promised on every architecture.
  */
 
 /**
@@ -164,6 +177,8 @@ static unsigned long rxe_odp_dmabuf_pfn(const void *kaddr)
  * @start: first byte (page aligned) of the range the access needs, as an
  *	offset into the dma-buf, within [@odp->start, @odp->end)
  * @end: first byte after that range (page aligned)
+ * @flags: RXE_ODP_FAULT_SNAPSHOT enters pages only if the buffer is
+ *	mapped already; the other flags of rxe_odp_fault() change nothing
  *
  * Maps the buffer if it is not (a dynamic MR after a move), then enters
  * the pages of the whole 2 MiB leaves around the range that lie inside
@@ -174,11 +189,12 @@ static unsigned long rxe_odp_dmabuf_pfn(const void *kaddr)
  * Context: process context (rxe work queue or advise_mr); takes the
  * buffer's reservation lock, then dpt_lock for write; may sleep.
  * Return: the number of pages entered, or -EFAULT (revoked storage: the
- * data path reports it as it reports a hole in an ODP MR), -EBUSY (the exporter's fences did not signal in time), -EOPNOTSUPP (no
- * usable CPU mapping), -ENOMEM.
+ * data path reports it as it reports a hole in an ODP MR), -EBUSY (the
+ * exporter's fences did not signal in time), -EOPNOTSUPP (no usable CPU
+ * mapping), -ENOMEM.
  */
 int rxe_odp_dmabuf_fault(struct rxe_odp_mr *odp, unsigned long start,
-			 unsigned long end)
+			 unsigned long end, unsigned int flags)
 {
 	struct rxe_odp_dmabuf *db = odp->dmabuf;
 	struct dma_resv *resv = db->dmabuf->resv;
@@ -194,6 +210,11 @@ int rxe_odp_dmabuf_fault(struct rxe_odp_mr *odp, unsigned long start,
 		return -ENOMEM;
 
 	dma_resv_lock(resv, NULL);
+	/* A snapshot enters only what is mapped: no vmap, no fence wait. */
+	if ((flags & RXE_ODP_FAULT_SNAPSHOT) && iosys_map_is_null(&db->map)) {
+		ret = 0;
+		goto out_unlock;
+	}
 	ret = rxe_odp_dmabuf_map(db);
 	/* Revoked storage is memory that is gone, as an unmapped hole. */
 	if (ret == -ENODEV)
@@ -294,10 +315,10 @@ static int rxe_odp_dmabuf_attach(struct rxe_odp_mr *odp)
  * rxe_odp_dmabuf_release() - give a dma-buf MR's buffer back
  * @odp: the MR's ODP state, with @odp->dmabuf set (it is freed)
  *
- * Zaps the device page table and drops the mapping under the reservation
- * lock (no move_notify can run meanwhile), unpins and detaches, ends the
- * CPU access and drops the MR's reference to the buffer.  Also undoes a
- * partial registration.
+ * Ends the CPU access while the mapping still exists, then under the
+ * reservation lock (no move_notify can run meanwhile) unmaps and frees the
+ * device page table and drops the mapping and the pin; detaches and drops
+ * the MR's reference to the buffer.  Also undoes a partial registration.
  *
  * Context: process context, no device access in flight; may sleep.
  */
@@ -306,10 +327,12 @@ void rxe_odp_dmabuf_release(struct rxe_odp_mr *odp)
 	struct rxe_odp_dmabuf *db = odp->dmabuf;
 	struct dma_buf *dmabuf = db->dmabuf;
 
+	/* While the mapping exists: exporters flush the vmap they know of. */
+	if (db->cpu_access)
+		dma_buf_end_cpu_access(dmabuf, DMA_BIDIRECTIONAL);
+
 	dma_resv_lock(dmabuf->resv, NULL);
-	write_lock(&odp->dpt_lock);
-	__rxe_odp_dpt_zap(odp, odp->start, odp->end, true);
-	write_unlock(&odp->dpt_lock);
+	rxe_odp_dpt_destroy(odp);
 	rxe_odp_dmabuf_unmap(db);
 	if (db->pinned)
 		dma_buf_unpin(db->attach);
@@ -317,15 +340,14 @@ void rxe_odp_dmabuf_release(struct rxe_odp_mr *odp)
 
 	if (db->attach)
 		dma_buf_detach(dmabuf, db->attach);
-	if (db->cpu_access)
-		dma_buf_end_cpu_access(dmabuf, DMA_BIDIRECTIONAL);
 	dma_buf_put(dmabuf);
 	odp->dmabuf = NULL;
 	kfree(db);
 }
 
 /* Import the dma-buf of @fd for @odp; undone by rxe_odp_dmabuf_release(). */
-static int rxe_odp_dmabuf_import(struct rxe_odp_mr *odp, int fd, u64 end)
+static int rxe_odp_dmabuf_import(struct rxe_odp_mr *odp, int fd, u64 end,
+				 int access)
 {
 	struct rxe_odp_dmabuf *db;
 	struct dma_buf *dmabuf;
@@ -343,6 +365,12 @@ static int rxe_odp_dmabuf_import(struct rxe_odp_mr *odp, int fd, u64 end)
 		dma_buf_put(dmabuf);
 		return -EOPNOTSUPP;
 	}
+	/* A buffer exported read-only takes no writes, local or remote. */
+	if (ib_access_writable(access) &&
+	    !(dmabuf->file->f_mode & FMODE_WRITE)) {
+		dma_buf_put(dmabuf);
+		return -EACCES;
+	}
 	db = kzalloc(sizeof(*db), GFP_KERNEL);
 	if (!db) {
 		dma_buf_put(dmabuf);
@@ -356,18 +384,20 @@ static int rxe_odp_dmabuf_import(struct rxe_odp_mr *odp, int fd, u64 end)
 		if (err)
 			return err;
 	}
+	if (!db->dynamic) {
+		/* Pinned: map now, so that a buffer rxe cannot use fails here. */
+		dma_resv_lock(dmabuf->resv, NULL);
+		err = rxe_odp_dmabuf_map(db);
+		dma_resv_unlock(dmabuf->resv);
+		if (err)
+			return err;
+	}
+	/* After the vmap: exporters invalidate the vmap they know of. */
 	err = dma_buf_begin_cpu_access(dmabuf, DMA_BIDIRECTIONAL);
 	if (err)
 		return err;
 	db->cpu_access = true;
-	if (db->dynamic)
-		return 0;
-
-	/* Pinned: map now, so that a buffer rxe cannot use fails here. */
-	dma_resv_lock(dmabuf->resv, NULL);
-	err = rxe_odp_dmabuf_map(db);
-	dma_resv_unlock(dmabuf->resv);
-	return err;
+	return 0;
 }
 
 /**
@@ -389,7 +419,8 @@ static int rxe_odp_dmabuf_import(struct rxe_odp_mr *odp, int fd, u64 end)
  * Return: the new MR, or ERR_PTR() of -EINVAL (length 0, or a range
  * outside the buffer or wrapping around; also an fd that is not a dma-buf),
  * -EBADF (no such fd), -EOPNOTSUPP (an access flag rxe does not support,
- * or a buffer without kernel CPU access), -ENODEV (revoked storage),
+ * or a buffer without kernel CPU access), -EACCES (write access to a
+ * buffer exported read-only), -ENODEV (revoked storage),
  * -ENOMEM, or another error of the exporter.
  */
 struct ib_mr *rxe_odp_reg_user_mr_dmabuf(struct ib_pd *ibpd, u64 offset,
@@ -431,7 +462,7 @@ struct ib_mr *rxe_odp_reg_user_mr_dmabuf(struct ib_pd *ibpd, u64 offset,
 	odp->end = ALIGN(end, PAGE_SIZE);
 	/* From here rxe_mr_cleanup() undoes whatever the import did. */
 	mr->odp = odp;
-	err = rxe_odp_dmabuf_import(odp, fd, end);
+	err = rxe_odp_dmabuf_import(odp, fd, end, access);
 	if (err)
 		goto err_cleanup;
 

@@ -236,8 +236,9 @@ static unsigned long __rxe_odp_entry_zap(struct rxe_odp_mr *odp,
  * entry goes as a whole when any part of its 2 MiB is zapped.  Leaves left
  * empty over the whole part of their 2 MiB that the MR covers are freed.
  * Dropping the lock between batches is safe because the caller advanced
- * the interval sequence first: no fault can commit into the range until
- * the invalidation ends.
+ * the interval sequence first (or, for a dma-buf MR, holds the buffer's
+ * reservation lock that every fault takes): no fault can commit into the
+ * range until the invalidation ends.
  *
  * Context: dpt_lock held for write, and held again on return.
  */
@@ -297,7 +298,8 @@ void __rxe_odp_dpt_zap(struct rxe_odp_mr *odp, unsigned long start,
 
 /**
  * rxe_odp_dpt_destroy() - unmap everything and free the directory
- * @odp: the ODP MR, whose interval notifier is still registered
+ * @odp: the ODP MR, whose interval notifier is still registered (a
+ *	dma-buf MR: under its buffer's reservation lock)
  *
  * Context: process context, no device access in flight; may sleep.
  */

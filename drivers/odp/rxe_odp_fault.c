@@ -135,7 +135,7 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 
 	/* A dma-buf MR maps from the exporter, whatever the flags. */
 	if (odp->dmabuf) {
-		ret = rxe_odp_dmabuf_fault(odp, need_start, need_end);
+		ret = rxe_odp_dmabuf_fault(odp, need_start, need_end, flags);
 		goto out;
 	}
 

@@ -25,7 +25,10 @@
  * mmap_lock (taken by the fault path around hmm_range_fault(), held by
  * the mm around most invalidations), then &rxe_odp_mr.dpt_lock, then the
  * xa_lock of &rxe_odp_mr.dir.  The fault path drops mmap_lock before it
- * takes dpt_lock.  Nothing sleeps and nothing is allocated with
+ * takes dpt_lock.  A dma-buf MR takes the buffer's reservation lock
+ * (dma_resv) instead of mmap_lock, before dpt_lock: its fault, move_notify
+ * and release hold it throughout, and allocate under it (the dma-buf core
+ * orders dma_resv before fs_reclaim).  Nothing sleeps and nothing is allocated with
  * GFP_KERNEL while dpt_lock is held, in either mode, so an invalidation
  * from reclaim or from the OOM reaper can always take it.  umem_mutex of
  * &ib_umem_odp is not used by rxe.
@@ -200,7 +203,7 @@ void rxe_odp_aging_exit(void);
 
 /* rxe_odp_dmabuf.c */
 int rxe_odp_dmabuf_fault(struct rxe_odp_mr *odp, unsigned long start,
-			 unsigned long end);
+			 unsigned long end, unsigned int flags);
 void *rxe_odp_dmabuf_kaddr(struct rxe_odp_mr *odp, unsigned long offset);
 void rxe_odp_dmabuf_release(struct rxe_odp_mr *odp);
 

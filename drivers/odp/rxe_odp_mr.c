@@ -155,7 +155,7 @@ err_free_odp:
  * then the notifier is removed, which waits for a running invalidation,
  * after which nothing can reach the DPT.  mr->umem is cleared so that
  * rxe_mr_cleanup() does not release the umem a second time.  A dma-buf
- * MR instead lets rxe_odp_dmabuf_release() zap its DPT and give the
+ * MR instead lets rxe_odp_dmabuf_release() free its DPT and give the
  * dma-buf back.
  *
  * Context: process context; may sleep.
@@ -169,7 +169,6 @@ void rxe_odp_mr_cleanup(struct rxe_mr *mr)
 
 	if (odp->dmabuf) {
 		rxe_odp_dmabuf_release(odp);
-		rxe_odp_dpt_destroy(odp);
 		mr->odp = NULL;
 		kfree(odp);
 		return;

@@ -76,10 +76,11 @@ struct rtd_buf {
 	bool revoked;
 };
 
-/* The revocation fences: one timeline for all buffers, one lock. */
+/*
+ * The revocation fences: each on a timeline of its own (they are signalled
+ * under different reservation locks, in no order), one lock for all.
+ */
 static DEFINE_SPINLOCK(rtd_fence_lock);
-static u64 rtd_fence_context;
-static atomic64_t rtd_fence_seqno = ATOMIC64_INIT(0);
 
 static const char *rtd_fence_driver_name(struct dma_fence *fence)
 {
@@ -533,6 +534,17 @@ static void rtd_fill_info(struct rtd_buf *buf,
 	info->revoked = buf->revoked;
 }
 
+/*
+ * After dma_buf_move_notify(): dynamic importers may have added fences for
+ * accesses they could not stop at once; the storage is theirs until those
+ * signal.
+ */
+static void rtd_wait_importers(struct rtd_buf *buf)
+{
+	dma_resv_wait_timeout(buf->dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
+			      false, MAX_SCHEDULE_TIMEOUT);
+}
+
 /**
  * rtd_move() - move a buffer's storage to new pages
  * @buf: the buffer, its reservation lock held
@@ -558,6 +570,7 @@ static int rtd_move(struct rtd_buf *buf)
 	if (!pages)
 		return -ENOMEM;
 	dma_buf_move_notify(buf->dmabuf);
+	rtd_wait_importers(buf);
 	if (buf->vmaps || buf->maps) {
 		rtd_free_pages(pages, buf->npages);
 		return -EBUSY;
@@ -608,6 +621,7 @@ static int rtd_revoke(struct rtd_buf *buf)
 		return -ENOMEM;
 
 	dma_buf_move_notify(buf->dmabuf);
+	rtd_wait_importers(buf);
 	if (buf->vmaps || buf->maps) {
 		kfree(fence);
 		return -EBUSY;
@@ -615,7 +629,7 @@ static int rtd_revoke(struct rtd_buf *buf)
 
 	__module_get(THIS_MODULE);	/* dropped by rtd_fence_release() */
 	dma_fence_init(fence, &rtd_fence_ops, &rtd_fence_lock,
-		       rtd_fence_context, atomic64_inc_return(&rtd_fence_seqno));
+		       dma_fence_context_alloc(1), 1);
 	dma_fence_set_error(fence, -ENODEV);
 	dma_fence_signal(fence);
 	dma_resv_add_fence(resv, fence, DMA_RESV_USAGE_KERNEL);
@@ -704,7 +718,6 @@ static struct miscdevice rtd_misc = {
 
 static int __init rtd_init(void)
 {
-	rtd_fence_context = dma_fence_context_alloc(1);
 	return misc_register(&rtd_misc);
 }
 
