@@ -111,16 +111,6 @@ fi
 # not a poison report, hence the exclusion of the command line itself).
 DMESG_BAD='WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|blocked for more than|soft lockup|rcu.*(stall|detected stalls)|general protection|KASAN|UBSAN|kmemleak|possible circular|possible recursive|inconsistent lock|Call Trace'
 
-# Leave out the reports of OOM kills inside a memory cgroup: the swap
-# test's pinned control is killed by its cgroup on purpose, and the report
-# carries a call trace.  A global OOM kill stays a complaint.
-drop_memcg_oom() {
-	awk '/invoked oom-killer/ { skip = 1; next }
-	     skip && /Memory cgroup out of memory: Killed process/ { skip = 0; next }
-	     skip && /Out of memory: Killed process/ { skip = 0; print "BUG: global OOM kill: " $0; next }
-	     !skip'
-}
-
 # One boot of the guest suite: run dir $BUILD/vm/NAME, its results added
 # to ours, then its kernel log scanned.
 guest_boot() {	# name vm.sh-options... -- guest command...
