@@ -327,7 +327,7 @@ if selected rxe_odp_torture; then
 	setup_zram
 	run_ksft rxe_odp_torture "$BIN/rxe_odp_torture"
 fi
-if selected 'rxe_odp_dmabuf|pyverbs_dmabuf'; then
+if selected rxe_odp_dmabuf || selected pyverbs_dmabuf; then
 	run dmabuf_load t_dmabuf_load
 	run_ksft rxe_odp_dmabuf "$BIN/rxe_odp_dmabuf"
 	run pyverbs_dmabuf t_pyverbs_dmabuf

@@ -1998,10 +1998,12 @@ static void rb_uffd_close(struct rb_uffd *u)
 /*
  * ODP over a userfaultfd (MISSING) range.  hmm_range_fault() calls
  * handle_mm_fault() without FAULT_FLAG_ALLOW_RETRY, and handle_userfault()
- * cannot wait for the handler without it: it answers VM_FAULT_SIGBUS at
- * once (on CONFIG_DEBUG_VM kernels with a ratelimited "FAULT_FLAG_ALLOW_RETRY
- * missing" stack dump).  So the device never waits for user space and
- * never queues a message for it: an access to a missing page fails with
+ * cannot wait for the handler without it: it would answer VM_FAULT_SIGBUS
+ * at once (on CONFIG_DEBUG_VM kernels with a "FAULT_FLAG_ALLOW_RETRY
+ * missing" stack dump), so rxe only snapshots a range a userfaultfd
+ * watches.  The device never waits for user space and never queues a
+ * message for it, and the kernel log stays quiet (the debug kernel's
+ * too): an access to a missing page fails with
  * IBV_WC_REM_ACCESS_ERR (responder) or IBV_WC_LOC_PROT_ERR (requester),
  * promptly, with or without a handler thread, and the handler sees no
  * event.  Pages that exist (filled by UFFDIO_COPY, by the handler on a

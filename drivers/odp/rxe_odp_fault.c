@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/userfaultfd_k.h>
 
 #include "rxe_odp_loc.h"
 #include "rxe_odp_trace.h"
@@ -36,6 +37,11 @@
  *    mmu_interval_read_retry() says an invalidation started since step 1,
  *    drop it and go back to 1;
  * 4. store the entries and drop the lock.
+ *
+ * A range that a userfaultfd watches is not faulted but snapshotted: the
+ * fault could not wait for the handler (hmm_range_fault() does not allow
+ * retries), so a missing page fails the access (-EFAULT) without asking
+ * the mm, and present pages are used as usual.
  *
  * The access then retries its lookup.  Faults run in the rxe work queue
  * or in the advise_mr caller (process context), never in the UDP receive
@@ -79,6 +85,42 @@ static void rxe_odp_fault_fill_flags(struct hmm_range *range,
 	}
 }
 
+/*
+ * Does a userfaultfd watch part of [start, end)?  Such a range is only
+ * snapshotted: hmm_range_fault() faults without FAULT_FLAG_ALLOW_RETRY,
+ * so handle_userfault() could not wait for the handler anyway; it would
+ * fail the fault (with a stack dump on CONFIG_DEBUG_VM kernels).
+ */
+static bool rxe_odp_uffd_armed(struct mm_struct *mm, unsigned long start,
+			       unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for (vma = find_vma_intersection(mm, start, end); vma;
+	     vma = find_vma_intersection(mm, vma->vm_end, end))
+		if (userfaultfd_armed(vma))
+			return true;
+	return false;
+}
+
+/* Did a snapshot find every page of [start, end), writable if asked? */
+static bool rxe_odp_fault_got(struct hmm_range *range, unsigned long start,
+			      unsigned long end, unsigned int flags)
+{
+	unsigned long want = HMM_PFN_VALID |
+			     (flags & RXE_ODP_FAULT_WRITE ? HMM_PFN_WRITE : 0);
+	unsigned long va;
+
+	if (flags & RXE_ODP_FAULT_SNAPSHOT)
+		return true;
+	for (va = start; va < end; va += PAGE_SIZE)
+		if ((range->hmm_pfns[(va - range->start) >> PAGE_SHIFT] & want) !=
+		    want)
+			return false;
+	return true;
+}
+
 /**
  * rxe_odp_fault() - map part of an ODP MR into its device page table
  * @odp: the ODP MR
@@ -117,7 +159,7 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 	};
 	u64 t0 = ktime_get_ns();
 	unsigned int busy = 0;
-	bool narrowed = false;
+	bool narrowed = false, uffd = false;
 	struct mm_struct *mm;
 	int ret;
 
@@ -167,10 +209,15 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 			ret = -EBUSY;
 			break;
 		}
-		rxe_odp_fault_fill_flags(&range, need_start, need_end, need,
-					 rest);
 		range.notifier_seq = mmu_interval_read_begin(range.notifier);
 		mmap_read_lock(mm);
+		if (!uffd && rxe_odp_uffd_armed(mm, range.start, range.end)) {
+			uffd = true;
+			need &= ~(HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE);
+			rest = 0;
+		}
+		rxe_odp_fault_fill_flags(&range, need_start, need_end, need,
+					 rest);
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(mm);
 		if (ret == -EBUSY) {
@@ -192,6 +239,9 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 			narrowed = true;
 			continue;
 		}
+		if (!ret && uffd && !rxe_odp_fault_got(&range, need_start,
+						       need_end, flags))
+			ret = -EFAULT;
 		if (ret)
 			break;
 
