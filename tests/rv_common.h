@@ -15,6 +15,8 @@
 #define RV_COMMON_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <linux/types.h>
 
 #include <infiniband/verbs.h>
@@ -336,6 +339,64 @@ static inline enum ibv_wc_status rv_wc_status(struct __test_metadata *_metadata,
 	TH_LOG("wr_id %llu completed with status %s",
 	       (unsigned long long)wr_id, ibv_wc_status_str(wc.status));
 	return wc.status;
+}
+
+/* What scripts/check.sh calls a kernel complaint in the guest log. */
+#define RV_KMSG_BAD	"WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|" \
+			"blocked for more than|soft lockup|rcu.*(stall|detected stalls)|" \
+			"general protection|KASAN|UBSAN|kmemleak|possible circular|" \
+			"possible recursive|inconsistent lock|Call Trace"
+
+/* /dev/kmsg positioned at its end: what the test makes the kernel say. */
+static inline int rv_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * Read the kernel log records that appeared since rv_kmsg_open(): log the
+ * complaints among them (and the first few other records, for context)
+ * and return how many complaints there were.
+ */
+static inline int rv_kmsg_complaints(struct __test_metadata *_metadata, int fd)
+{
+	char rec[2048];
+	int bad = 0, other = 0;
+	regex_t re;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	ASSERT_EQ(0, regcomp(&re, RV_KMSG_BAD, REG_EXTENDED | REG_NOSUB));
+	for (;;) {
+		char *msg, *nl;
+
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;
+		if (!regexec(&re, msg, 0, NULL, 0)) {
+			TH_LOG("kernel: %s", msg);
+			bad++;
+		} else if (other++ < 8) {
+			TH_LOG("kernel (info): %s", msg);
+		}
+	}
+	regfree(&re);
+	if (other > 8)
+		TH_LOG("kernel: %d more records", other - 8);
+	return bad;
 }
 
 #endif /* RV_COMMON_H */

@@ -55,72 +55,14 @@
 /* The end of user space with 5-level paging, TASK_SIZE_MAX + one page. */
 #define RB_USER_TOP_56	0x0100000000000000ULL
 
-/* What scripts/check.sh calls a kernel complaint in the guest log. */
-#define RB_KMSG_BAD	"WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|" \
-			"blocked for more than|soft lockup|rcu.*(stall|detected stalls)|" \
-			"general protection|KASAN|UBSAN|kmemleak|possible circular|" \
-			"possible recursive|inconsistent lock|Call Trace"
-
 /* ----------------------------------------------------------------------
  * Kernel log and memory accounting
  */
 
-/* /dev/kmsg positioned at its end: what the test makes the kernel say. */
-static int rb_kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/*
- * Read the kernel log records that appeared since rb_kmsg_open(): log the
- * complaints among them (and the first few other records, for context)
- * and return how many complaints there were.
- */
-static int rb_kmsg_complaints(struct __test_metadata *_metadata, int fd)
-{
-	char rec[2048];
-	int bad = 0, other = 0;
-	regex_t re;
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	ASSERT_EQ(0, regcomp(&re, RB_KMSG_BAD, REG_EXTENDED | REG_NOSUB));
-	for (;;) {
-		char *msg, *nl;
-
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records: go on */
-		if (n <= 0)
-			break;
-		rec[n] = 0;
-		msg = strchr(rec, ';');
-		msg = msg ? msg + 1 : rec;
-		nl = strchr(msg, '\n');
-		if (nl)
-			*nl = 0;
-		if (!regexec(&re, msg, 0, NULL, 0)) {
-			TH_LOG("kernel: %s", msg);
-			bad++;
-		} else if (other++ < 8) {
-			TH_LOG("kernel (info): %s", msg);
-		}
-	}
-	regfree(&re);
-	if (other > 8)
-		TH_LOG("kernel: %d more records", other - 8);
-	return bad;
-}
-
 /* The kernel log has no complaint since @fd was opened. */
 static void rb_kmsg_quiet(struct __test_metadata *_metadata, int fd)
 {
-	EXPECT_EQ(0, rb_kmsg_complaints(_metadata, fd))
+	EXPECT_EQ(0, rv_kmsg_complaints(_metadata, fd))
 		TH_LOG("the kernel complained during the test");
 }
 
@@ -368,7 +310,7 @@ FIXTURE_SETUP(reg)
 	const char *name = getenv("RXE_DEV") ?: RV_DEFAULT_DEV;
 	struct ibv_device_attr_ex attr;
 
-	self->kmsg = rb_kmsg_open();
+	self->kmsg = rv_kmsg_open();
 	self->page = sysconf(_SC_PAGESIZE);
 	self->ctx = rv_open_device(name);
 	if (!self->ctx && errno == ENODEV)
@@ -583,7 +525,7 @@ static int rb_env_open(struct __test_metadata *_metadata, struct rb_env *e)
 {
 	int ret;
 
-	e->kmsg = rb_kmsg_open();
+	e->kmsg = rv_kmsg_open();
 	e->page = sysconf(_SC_PAGESIZE);
 	ret = rv_loop_open(&e->l, NULL);
 	if (ret == -ENODEV)

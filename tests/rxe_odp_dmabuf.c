@@ -64,60 +64,9 @@
 #define RD_ACCESS_RW	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_REMOTE_READ)
 
-/* What scripts/check.sh calls a kernel complaint in the guest log. */
-#define RD_KMSG_BAD	"WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|" \
-			"blocked for more than|soft lockup|rcu.*(stall|detected stalls)|" \
-			"general protection|KASAN|UBSAN|kmemleak|possible circular|" \
-			"possible recursive|inconsistent lock|Call Trace"
-
 /* ----------------------------------------------------------------------
  * Kernel log, dma-buf count, counters, module parameter
  */
-
-static int rd_kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/* Log the kernel's records since rd_kmsg_open(): the number of complaints. */
-static int rd_kmsg_complaints(struct __test_metadata *_metadata, int fd)
-{
-	int bad = 0, other = 0;
-	char rec[2048];
-	regex_t re;
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	ASSERT_EQ(0, regcomp(&re, RD_KMSG_BAD, REG_EXTENDED | REG_NOSUB));
-	for (;;) {
-		char *msg, *nl;
-
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			break;
-		rec[n] = 0;
-		msg = strchr(rec, ';');
-		msg = msg ? msg + 1 : rec;
-		nl = strchr(msg, '\n');
-		if (nl)
-			*nl = 0;
-		if (!regexec(&re, msg, 0, NULL, 0)) {
-			TH_LOG("kernel: %s", msg);
-			bad++;
-		} else if (other++ < 8) {
-			TH_LOG("kernel (info): %s", msg);
-		}
-	}
-	regfree(&re);
-	return bad;
-}
 
 /* dma-bufs in the system (bufinfo's "Total N objects"), -1 if unknown. */
 static int rd_dmabuf_count(void)
@@ -725,7 +674,7 @@ static int rd_env_init(struct __test_metadata *_metadata, struct rd_env *e)
 
 	memset(e, 0, sizeof(*e));
 	e->param = -1;
-	e->kmsg = rd_kmsg_open();
+	e->kmsg = rv_kmsg_open();
 	e->page = sysconf(_SC_PAGESIZE);
 	e->dmabufs = rd_dmabuf_count();
 	rd_buf_init(&e->buf);
@@ -998,7 +947,7 @@ static void rd_end(struct __test_metadata *_metadata,
 			       e->dmabufs, n);
 	if (e->dmabufs >= 0 && n != e->dmabufs)
 		rd_dmabuf_dump(_metadata);
-	EXPECT_EQ(0, rd_kmsg_complaints(_metadata, e->kmsg))
+	EXPECT_EQ(0, rv_kmsg_complaints(_metadata, e->kmsg))
 		TH_LOG("the kernel complained during the test");
 }
 
@@ -1761,7 +1710,7 @@ TEST_F(reg, not_dmabuf)
 	}
 	close(memfd);
 	close(null);
-	EXPECT_EQ(0, rd_kmsg_complaints(_metadata, e->kmsg));
+	EXPECT_EQ(0, rv_kmsg_complaints(_metadata, e->kmsg));
 }
 
 /*
@@ -1807,7 +1756,7 @@ TEST_F(reg, no_vmap)
 	n = rd_dmabuf_settle(e->dmabufs);
 	if (e->dmabufs >= 0)
 		EXPECT_EQ(e->dmabufs, n);
-	EXPECT_EQ(0, rd_kmsg_complaints(_metadata, e->kmsg));
+	EXPECT_EQ(0, rv_kmsg_complaints(_metadata, e->kmsg));
 }
 
 /*
@@ -1846,7 +1795,7 @@ TEST_F(reg, read_only)
 	n = rd_dmabuf_settle(e->dmabufs);
 	if (e->dmabufs >= 0)
 		EXPECT_EQ(e->dmabufs, n);
-	EXPECT_EQ(0, rd_kmsg_complaints(_metadata, e->kmsg));
+	EXPECT_EQ(0, rv_kmsg_complaints(_metadata, e->kmsg));
 }
 
 /*
@@ -1894,7 +1843,7 @@ TEST_F(reg, exporters)
 	fd = rd_dmabuf_settle(e->dmabufs);
 	if (e->dmabufs >= 0)
 		EXPECT_EQ(e->dmabufs, fd);
-	EXPECT_EQ(0, rd_kmsg_complaints(_metadata, e->kmsg));
+	EXPECT_EQ(0, rv_kmsg_complaints(_metadata, e->kmsg));
 }
 
 TEST_HARNESS_MAIN
