@@ -141,14 +141,14 @@ static int rxe_odp_prefetch_async(struct ib_pd *ibpd, unsigned int flags,
 	pw->sge = kmemdup_array(sg_list, num_sge, sizeof(*sg_list),
 				GFP_KERNEL);
 	pw->mr = kcalloc(num_sge, sizeof(*pw->mr), GFP_KERNEL);
-	pw->num_sge = num_sge;
 	pw->flags = flags;
 	if (!pw->sge || !pw->mr) {
-		rxe_odp_prefetch_work_free(pw);
+		rxe_odp_prefetch_work_free(pw);	/* num_sge 0: no MR to put */
 		return -ENOMEM;
 	}
 	for (i = 0; i < num_sge; i++) {
 		pw->mr[i] = rxe_odp_prefetch_mr(ibpd, sg_list[i].lkey, flags);
+		pw->num_sge = i + 1;
 		if (!pw->mr[i]) {
 			rxe_odp_prefetch_work_free(pw);
 			return -EINVAL;
