@@ -8,6 +8,7 @@
 #
 #   scripts/check-2host.sh [--peer ours|stock|upstream] [--no-peer-odp]
 #                          [--no-loss] [--only REGEX] [-m MIB] [-o DIR] [-t SEC]
+#                          [--debug] [--append KERNEL-ARGS]
 #
 # Guest a (10.77.0.1) always runs the built rdma_rxe.ko.  Guest b
 # (10.77.0.2) runs it too (--peer ours, the default), or Debian's stock 6.12
@@ -15,7 +16,10 @@
 # so), or the upstream 7.x kernel's rxe (--peer upstream; the kernel from
 # bench/get-upstream-kernel.sh, or the directory in $RXE_2H_UPSTREAM).
 # --no-peer-odp keeps guest b's memory pinned (skipping the steps that
-# need ODP there): ODP on our side only.
+# need ODP there): ODP on our side only.  --debug boots both guests on the
+# debug kernel that make check-debug built last (lockdep, KASAN,
+# DEBUG_PAGEALLOC; $RXE_ODP_CACHE/debug-kernel/kdir, our module in it).
+# --append adds kernel arguments to both guests (e.g. slub_debug=FZP).
 #
 # Steps (each PASS, FAIL or SKIP with the reason; logs in DIR/logs):
 #   xfer_*      tests/rxe_odp_2host: RDMA WRITE, READ, SEND and atomics over
@@ -38,23 +42,38 @@ set -uo pipefail
 . "$(dirname "$0")/common.sh"
 . "$TOP/scripts/two-host-lib.sh"
 
-peer=ours loss=1 only=. mem=1024 out=$BUILD/vm/2host peer_odp=1
+peer=ours loss=1 only=. mem=1024 out=$BUILD/vm/2host peer_odp=1 debug= kargs=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--peer) peer=$2; shift 2 ;;
 	--no-loss) loss=; shift ;;
 	--no-peer-odp) peer_odp=; shift ;;
+	--debug) debug=1; shift ;;
+	--append) kargs=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	-m) mem=$2; shift 2 ;;
 	-o) out=$2; shift 2 ;;
 	-t) TH_TMO=$2; shift 2 ;;
-	-h|--help) sed -n '3,36p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,40p' "$0"; exit 0 ;;
 	*) die "check-2host.sh: unknown option $1" ;;
 	esac
 done
 
 TH_VM_a=(-s 1 -m "$mem")
 TH_VM_b=(-s 1 -m "$mem")
+if [ -n "$debug" ]; then
+	dkd=$RXE_ODP_CACHE/debug-kernel/kdir
+	[ -d "$dkd/boot" ] || die "no debug kernel in $dkd: run make check-debug once"
+	[ "$peer" = ours ] || die "--debug runs our module on both guests"
+	# The boot options of check-debug.sh, which says why.
+	kargs="no5lvl pci=noacpi $kargs"
+	TH_VM_a+=(--kernel-dir "$dkd")
+	TH_VM_b+=(--kernel-dir "$dkd")
+fi
+if [ -n "$kargs" ]; then
+	TH_VM_a+=(--append "$kargs")
+	TH_VM_b+=(--append "$kargs")
+fi
 # ODP options of rxe_odp_2host per guest ("" = this side cannot do ODP);
 # -F (faults must be counted) where our module's counters exist.
 odp_a="-o -F" odp_b="-o -F" impl_b="-i -F" peer_desc="the built rdma_rxe.ko"
