@@ -33,6 +33,7 @@
 #   loss_*      netem loss 2%, delay 3 ms, 10% reordered on guest a's eth0
 #               during ODP transfers in both directions: complete, intact,
 #               and netem did drop packets
+#   zero_pages  (always) untouched anonymous memory reads as zeros on both
 #   dmesg_clean both kernel logs free of warnings, BUGs, lockdep reports
 # A failure prints the step's log tail and both guests' dmesg tails.
 #
@@ -54,7 +55,7 @@ while [ $# -gt 0 ]; do
 	-m) mem=$2; shift 2 ;;
 	-o) out=$2; shift 2 ;;
 	-t) TH_TMO=$2; shift 2 ;;
-	-h|--help) sed -n '3,40p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,41p' "$0"; exit 0 ;;
 	*) die "check-2host.sh: unknown option $1" ;;
 	esac
 done
@@ -271,6 +272,24 @@ if [ -n "$loss" ]; then
 	step loss_a_client s_loss b a
 	step loss_a_server s_loss a b
 fi
+
+# Whatever --only says: untouched anonymous memory must read as zeros on
+# both guests.  Reads of it map the shared zero page, so a device write that
+# reached the zero page (instead of breaking COW) shows here, whereas the
+# tests' own checks, reading through the same zero page, would pass.
+s_zero_pages() {
+	local g
+	for g in a b; do
+		th_run $g 60 "python3 -c '
+import mmap, sys
+m = mmap.mmap(-1, 64 << 20, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+b = m[:]
+n = len(b) - b.count(0)
+print(\"guest $g: 64 MiB of untouched anonymous memory,\", n, \"bytes not zero\")
+sys.exit(1 if n else 0)'" || return
+	done
+}
+th_step zero_pages s_zero_pages
 
 th_shutdown
 th_dmesg_check
