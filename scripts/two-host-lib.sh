@@ -32,8 +32,6 @@ TH_IP_b=${RXE_2H_IP_B:-10.77.0.2}
 TH_MTU=${RXE_2H_MTU:-1500}
 TH_TMO=${RXE_2H_TIMEOUT:-1800}
 TH_VM_a=() TH_VM_b=()
-# The first line of a kernel oops, panic or warning on a console.
-TH_OOPS='(kernel BUG at|BUG:|Oops:|general protection fault|double fault|WARNING:|Kernel panic - not syncing: (Fatal|[^A]))'
 TH_PASS=0 TH_FAIL=0 TH_SKIP=0
 TH_BAD=		# a guest died or stopped answering: no more steps
 TH_LAST=
@@ -104,14 +102,25 @@ th_boot() {
 	done
 }
 
-# The console's tail; a kernel oops from its first line on, since the
+# "N:line" for each line of kernel log FILE that fails a run (TH_DMESG_BAD,
+# less the command line, which names page_poison, and kmemleak's start-up).
+th_complaints() {
+	tr -d '\r' < "$1" 2>/dev/null | grep -n -E "$TH_DMESG_BAD" |
+		grep -v -e 'ommand line:' \
+			-e 'kmemleak: Kernel memory leak detector initialized' \
+			-e 'kmemleak: Automatic memory scanning'
+}
+
+# The console's tail; a kernel complaint from its first line on, since the
 # tail of a panic is the least telling part of it.
 th_console_tail() {
 	local con=$TH_DIR/$1/console.log first
 	echo "--- guest $1: vm.sh output and console tail ($con):"
 	tail -n 5 "$TH_DIR/vm-$1.log" 2>/dev/null
-	first=$(tr -d '\r' < "$con" 2>/dev/null | grep -n -m1 -E "$TH_OOPS" | cut -d: -f1)
+	first=$(th_complaints "$con" | head -n1 | cut -d: -f1)
 	if [ -n "$first" ]; then
+		# Two lines before it too: "traps: PANIC:" precedes its Oops.
+		first=$((first > 2 ? first - 2 : 1))
 		echo "--- guest $1: the kernel's first complaint, from console line $first:"
 		tr -d '\r' < "$con" | tail -n "+$first" | head -n 80
 	else
@@ -269,9 +278,7 @@ th_dmesg_ok() {
 			rc=1
 			continue
 		fi
-		bad=$(grep -v -e 'ommand line:' -e 'kmemleak: Kernel memory leak detector initialized' \
-			-e 'kmemleak: Automatic memory scanning' "$TH_DIR/$g/dmesg.txt" |
-			grep -E "$TH_DMESG_BAD")
+		bad=$(th_complaints "$TH_DIR/$g/dmesg.txt" | cut -d: -f2-)
 		if [ -n "$bad" ]; then
 			echo "guest $g: kernel log complaints:"
 			echo "$bad" | head -n 20
