@@ -52,9 +52,12 @@
  * pages it needs (module parameter fault_around_kb, 0 disables), in the
  * same hmm_range_fault() call.  The window is first faulted like the
  * needed pages; if that fails (the window reaches a hole or a read-only
- * mapping) the call is repeated faulting only the needed pages and taking
- * whatever else of the window is present, so fault-around never turns a
- * valid access into an error.
+ * mapping) the call is repeated over the needed pages alone, so
+ * fault-around never turns a valid access into an error.  A retry after an
+ * invalidation race drops the window the same way.  (The range must shrink,
+ * not merely stop asking for the window's pages: hmm_range_fault() takes
+ * the request flags of a whole hugetlb page from its first pfn in the
+ * range, which could then be a window page that asks for nothing.)
  */
 
 /* The fault-around window for [start, end), clipped to the MR. */
@@ -215,6 +218,11 @@ int rxe_odp_fault(struct rxe_odp_mr *odp, unsigned long va, size_t len,
 			uffd = true;
 			need &= ~(HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE);
 			rest = 0;
+		}
+		if (!rest) {
+			/* No window (any more): the needed pages only. */
+			range.start = need_start;
+			range.end = need_end;
 		}
 		rxe_odp_fault_fill_flags(&range, need_start, need_end, need,
 					 rest);
