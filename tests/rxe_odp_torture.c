@@ -266,58 +266,6 @@ static void tt_counters_settle(const char *dev)
 }
 
 /* ----------------------------------------------------------------------
- * Kernel log: new records since tt_kmsg_open() must not report trouble.
- */
-
-static const char * const tt_kmsg_bad[] = {
-	"WARNING:", "BUG:", "BUG ", "Oops", "Bad page", "poison",
-	"hung task", "blocked for more than", "soft lockup", "rcu: INFO",
-	"detected stall", "general protection fault", "list_add corruption",
-	"list_del corruption", "refcount_t:", "UBSAN:", "KASAN:",
-};
-
-static int tt_kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/* Log the bad records written since @fd was opened; their number. */
-static int tt_kmsg_scan(struct __test_metadata *_metadata, int fd)
-{
-	char rec[2048];
-	int bad = 0;
-	ssize_t n;
-	size_t i;
-
-	if (fd < 0) {
-		TH_LOG("no /dev/kmsg: kernel log not checked here");
-		return 0;
-	}
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records */
-		if (n <= 0)
-			break;
-		rec[n] = 0;
-		for (i = 0; i < ARRAY_SIZE(tt_kmsg_bad); i++) {
-			if (!strstr(rec, tt_kmsg_bad[i]))
-				continue;
-			if (bad++ < 20)
-				TH_LOG("kernel log: %s",
-				       strchr(rec, ';') ? strchr(rec, ';') + 1 :
-				       rec);
-			break;
-		}
-	}
-	return bad;
-}
-
-/* ----------------------------------------------------------------------
  * Fixture "tort": the QP pair, T, S and V, statistics, the racing thread
  */
 
@@ -442,7 +390,7 @@ FIXTURE_SETUP(tort)
 	t->ev_pause_us = TT_EV_PAUSE_US;
 	t->rnd = 0x2545f4914f6cdd1dULL ^ getpid();
 	t->seed_ctr = (__u64)getpid() << 20;
-	t->kmsg = tt_kmsg_open();
+	t->kmsg = rv_kmsg_open();
 	clock_gettime(CLOCK_MONOTONIC, &t->t0);
 }
 
@@ -732,7 +680,7 @@ static void tt_done(struct __test_metadata *_metadata, struct tt *t,
 	TH_LOG("%s: %lu rounds, %lu steps, %lu events, %llu MiB verified (%llu bytes) in %.1f s",
 	       name, t->rounds, t->steps, t->ev_n, t->bytes >> 20, t->bytes,
 	       tt_since(&t->t0));
-	ASSERT_EQ(0, tt_kmsg_scan(_metadata, t->kmsg))
+	ASSERT_EQ(0, rv_kmsg_complaints(_metadata, t->kmsg))
 		TH_LOG("the kernel log reports trouble (see above)");
 }
 
@@ -2063,7 +2011,7 @@ FIXTURE_SETUP(swapcg)
 				 strerror(-ret));
 	if (!rv_loop_odp(&self->l))
 		SKIP(return, "%s has no ODP support for RC", self->dev);
-	self->kmsg = tt_kmsg_open();
+	self->kmsg = rv_kmsg_open();
 }
 
 /* The test process is gone: remove its cgroup. */
@@ -2337,7 +2285,7 @@ TEST_F_TIMEOUT(swapcg, swap_under_rdma, 400)
 	ASSERT_LT(0, tt_counter(self->dev, "odp_invalidations") - inv0)
 		TH_LOG("reclaim never invalidated the device's mappings");
 	TH_LOG("swap_under_rdma: %.1f s in all", tt_since(&t0));
-	ASSERT_EQ(0, tt_kmsg_scan(_metadata, self->kmsg))
+	ASSERT_EQ(0, rv_kmsg_complaints(_metadata, self->kmsg))
 		TH_LOG("the kernel log reports trouble (see above)");
 }
 
