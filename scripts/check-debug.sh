@@ -73,7 +73,7 @@ rc=$?
 fail=0
 [ $rc = 0 ] || { echo "FAIL debug/guest_suite: exit $rc"; fail=1; }
 bad=$(grep -v -e 'ommand line:' -e 'RCU lockdep checking is enabled' "$out/dmesg.txt" 2>/dev/null |
-	drop_memcg_oom | grep -E 'WARNING:|BUG:|Oops|KASAN|possible circular|possible recursive|inconsistent lock|lockdep|hung_task|soft lockup|Bad page|poison')
+	drop_memcg_oom | grep -E 'WARNING:|BUG:|Oops|KASAN|possible circular|possible recursive|inconsistent lock|lockdep|hung_task|soft lockup|Bad page|[Pp]oison|memory corruption|single bit error')
 if [ -n "$bad" ] || [ ! -f "$out/dmesg.txt" ]; then
 	echo "FAIL debug/dmesg:"
 	echo "$bad" | head -40

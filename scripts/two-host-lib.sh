@@ -37,7 +37,7 @@ TH_BAD=		# a guest died or stopped answering: no more steps
 TH_LAST=
 
 # Kernel log lines that fail a run; the same as scripts/check.sh's.
-TH_DMESG_BAD='WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|blocked for more than|soft lockup|rcu.*(stall|detected stalls)|general protection|KASAN|UBSAN|kmemleak|possible circular|possible recursive|inconsistent lock|Call Trace'
+TH_DMESG_BAD='WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|blocked for more than|soft lockup|rcu.*(stall|detected stalls)|general protection|KASAN|UBSAN|kmemleak|possible circular|possible recursive|inconsistent lock|Call Trace|memory corruption|single bit error|list_(add|del) corruption|refcount_t:'
 
 th_init() {
 	TH_DIR=$1

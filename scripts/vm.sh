@@ -155,7 +155,9 @@ fi
 	env | grep -E '^RXE_ODP_(T|TEST)[A-Z_]*=' | sed 's/^/export /' || true
 } > "$run/env.sh"
 
-cmdline="console=ttyS0 loglevel=4 page_poison=1 init_on_free=1 panic=-1"
+# log_buf_len: the OOM reports of the cgroup tests must not push a complaint
+# out of the kernel log before dmesg.txt is written.
+cmdline="console=ttyS0 loglevel=4 log_buf_len=8M page_poison=1 init_on_free=1 panic=-1"
 cmdline="$cmdline oops=panic softlockup_panic=0 mitigations=off"
 [ -n "$pow" ] && cmdline="$cmdline panic_on_warn=1"
 [ -n "$kdir" ] && cmdline="$cmdline rxe_odp_kmods=1"
