@@ -21,6 +21,7 @@ all: root
 
 root:
 	$(S)/install-host-deps.sh
+	$(S)/get-qemu.sh
 	$(S)/mkroot.sh
 
 module: root

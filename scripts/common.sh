@@ -8,6 +8,13 @@ SECMIRROR=${RXE_ODP_SECMIRROR:-http://deb.debian.org/debian-security}
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$TOP/build
 
+# The QEMU that scripts/get-qemu.sh unpacked comes before the host's
+# (RXE_ODP_SYSTEM_QEMU=1: the host's).
+if [ -z "${RXE_ODP_SYSTEM_QEMU:-}" ] &&
+   [ -x "$RXE_ODP_CACHE/qemu/bin/qemu-system-x86_64" ]; then
+	PATH=$RXE_ODP_CACHE/qemu/bin:$PATH
+fi
+
 die() { echo "rxe-odp: error: $*" >&2; exit 1; }
 log() { echo "rxe-odp: $*" >&2; }
 

@@ -178,7 +178,7 @@ fs() { echo "-fsdev local,id=$1,path=$2,security_model=none$3 -device virtio-9p-
 # the emulated machine (seen: an int3 Oops while the kernel patches its
 # own text under multi-threaded TCG); it is retried once, loudly.
 for boot in 1 2; do
-	log "booting $kver (${mem} MiB, $smp vCPU${icount:+, icount}); log in $run/console.log"
+	log "booting $kver (${mem} MiB, $smp vCPU${icount:+, icount}, $(qemu-system-x86_64 --version | sed -n "s/^QEMU emulator version \([^ ]*\).*/QEMU \1/p")); log in $run/console.log"
 	set +e
 	# shellcheck disable=SC2046,SC2086
 	timeout --foreground -k 10 "$tmo" qemu-system-x86_64 $accel -cpu max \
