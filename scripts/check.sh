@@ -107,10 +107,6 @@ if [ -n "$static" ]; then
 	"$TOP/scripts/build.sh" tests >/dev/null || result build_tests 1
 fi
 
-# Kernel log patterns that fail a run (page_poison=1 on the command line is
-# not a poison report, hence the exclusion of the command line itself).
-DMESG_BAD='WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|blocked for more than|soft lockup|rcu.*(stall|detected stalls)|general protection|KASAN|UBSAN|kmemleak|possible circular|possible recursive|inconsistent lock|Call Trace|memory corruption|single bit error|list_(add|del) corruption|refcount_t:'
-
 # One boot of the guest suite: run dir $BUILD/vm/NAME, its results added
 # to ours, then its kernel log scanned.
 guest_boot() {	# name vm.sh-options... -- guest command...

@@ -15,6 +15,11 @@ if [ -z "${RXE_ODP_SYSTEM_QEMU:-}" ] &&
 	PATH=$RXE_ODP_CACHE/qemu/bin:$PATH
 fi
 
+# Guest kernel log lines that fail a run (check.sh, two-host-lib.sh; the
+# tests' rv_common.h RV_KMSG_BAD says the same).  The callers leave out the
+# command line, which names page_poison.
+DMESG_BAD='WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|blocked for more than|soft lockup|rcu.*(stall|detected stalls)|general protection|KASAN|UBSAN|kmemleak|possible circular|possible recursive|inconsistent lock|Call Trace|memory corruption|single bit error|list_(add|del) corruption|refcount_t:'
+
 die() { echo "rxe-odp: error: $*" >&2; exit 1; }
 log() { echo "rxe-odp: $*" >&2; }
 

@@ -36,8 +36,6 @@ TH_PASS=0 TH_FAIL=0 TH_SKIP=0
 TH_BAD=		# a guest died or stopped answering: no more steps
 TH_LAST=
 
-# Kernel log lines that fail a run; the same as scripts/check.sh's.
-TH_DMESG_BAD='WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|blocked for more than|soft lockup|rcu.*(stall|detected stalls)|general protection|KASAN|UBSAN|kmemleak|possible circular|possible recursive|inconsistent lock|Call Trace|memory corruption|single bit error|list_(add|del) corruption|refcount_t:'
 
 th_init() {
 	TH_DIR=$1
@@ -102,10 +100,10 @@ th_boot() {
 	done
 }
 
-# "N:line" for each line of kernel log FILE that fails a run (TH_DMESG_BAD,
+# "N:line" for each line of kernel log FILE that fails a run (DMESG_BAD,
 # less the command line, which names page_poison, and kmemleak's start-up).
 th_complaints() {
-	tr -d '\r' < "$1" 2>/dev/null | grep -n -E "$TH_DMESG_BAD" |
+	tr -d '\r' < "$1" 2>/dev/null | grep -n -E "$DMESG_BAD" |
 		grep -v -e 'ommand line:' \
 			-e 'kmemleak: Kernel memory leak detector initialized' \
 			-e 'kmemleak: Automatic memory scanning'

@@ -341,7 +341,7 @@ static inline enum ibv_wc_status rv_wc_status(struct __test_metadata *_metadata,
 	return wc.status;
 }
 
-/* What scripts/check.sh calls a kernel complaint in the guest log. */
+/* What DMESG_BAD of scripts/common.sh calls a kernel complaint. */
 #define RV_KMSG_BAD	"WARNING:|BUG:|BUG |Oops|Bad page|[Pp]oison|hung_task|" \
 			"blocked for more than|soft lockup|rcu.*(stall|detected stalls)|" \
 			"general protection|KASAN|UBSAN|kmemleak|possible circular|" \
