@@ -3,10 +3,12 @@
 #
 # Guest half of bench/aging.sh.  Rows go to $RXE_ODP_OUT/aging-*.csv.
 #
-#   bench/guest-aging.sh effect REPS PASSES
-#	REPS rounds of tests/rxe_odp_aging with PASSES measured passes (aging off then on, under MGLRU
-#	and under the classic LRU, plus the DAMON observation), each test's
-#	rows appended by the program itself to aging-effect.csv; the calls
+#   bench/guest-aging.sh effect REPS MEM/PASSES...
+#	REPS rounds of tests/rxe_odp_aging, for each MEM/PASSES (the child
+#	cgroup's memory.max in MiB and the measured passes) aging off then
+#	on and the CPU-reader control, under MGLRU and under the classic
+#	LRU; plus the DAMON observation once per round.  Each test's rows
+#	are appended by the program itself to aging-effect.csv; the calls
 #	of the three aging callbacks (and of two MGLRU functions) are
 #	counted with kprobes per test, to aging-calls.csv.
 #   bench/guest-aging.sh cost REPS SIZE SECONDS
@@ -17,11 +19,12 @@ param=/sys/module/rdma_rxe/parameters/odp_aging
 mode=$1
 shift
 
-effect() {	# reps passes
-	local reps=$1 rep t T=/sys/kernel/tracing f sym
-	export RXE_ODP_AGING_PASSES=$2 RXE_ODP_AGING_CPU_CONTROL=1
-	local bin=${RXE_ODP_TESTBIN:-build/tests}/rxe_odp_aging
-	local csv=$out/aging-effect.csv calls=$out/aging-calls.csv
+effect() {	# reps mem/passes...
+	local reps=$1 rep t T=/sys/kernel/tracing f sym regime mem tests
+	shift
+	export RXE_ODP_AGING_CPU_CONTROL=1
+	bin=${RXE_ODP_TESTBIN:-build/tests}/rxe_odp_aging
+	csv=$out/aging-effect.csv calls=$out/aging-calls.csv
 
 	# Count the callbacks' calls: kprobes whose filter drops every event
 	# (the hit count in kprobe_profile still moves), tracing off.
@@ -46,32 +49,42 @@ effect() {	# reps passes
 	hits() { awk -v e="ag_$1" '$1 == e { print $2 }' $T/kprobe_profile; }
 
 	rm -f "$csv"
-	echo "test,rep,clear_young,clear_flush_young,test_young,inc_max_seq,lru_gen_look_around" > "$calls"
+	echo "test,mem,rep,clear_young,clear_flush_young,test_young,inc_max_seq,lru_gen_look_around" > "$calls"
 	for rep in $(seq 1 "$reps"); do
-		for t in aging.mglru.hot_set_under_pressure \
-			 aging.classic.hot_set_under_pressure \
-			 damon.sees_device_reads; do
-			local f n0=() n1=() row
-			for f in clear_young clear_flush_young test_young \
-				 inc_max_seq lru_gen_look_around; do
-				n0+=("$(hits $f)")
+		# DAMON does not depend on memory.max: once per round.
+		tests="aging.mglru.hot_set_under_pressure aging.classic.hot_set_under_pressure damon.sees_device_reads"
+		for regime in "$@"; do
+			mem=${regime%/*}
+			export RXE_ODP_AGING_MEM_MIB=$mem RXE_ODP_AGING_PASSES=${regime#*/}
+			for t in $tests; do
+				one "$t" "$mem" "$rep"
 			done
-			RXE_ODP_AGING_CSV=$csv "$bin" -r "$t" \
-				> "$out/aging-$t-$rep.log" 2>&1
-			echo "$t: exit $?" | tee -a "$out/aging-$t-$rep.log"
-			grep -E '^# .*(refaults|per pass|DAMON)|^(not )?ok ' \
-				"$out/aging-$t-$rep.log" | sed 's/^# [^ ]*:[0-9]*:[a-z_]*://'
-			for f in clear_young clear_flush_young test_young \
-				 inc_max_seq lru_gen_look_around; do
-				n1+=("$(hits $f)")
-			done
-			row="$t,$rep"
-			for f in 0 1 2 3 4; do
-				row="$row,$((${n1[f]:-0} - ${n0[f]:-0}))"
-			done
-			echo "$row" | tee -a "$calls"
+			tests="aging.mglru.hot_set_under_pressure aging.classic.hot_set_under_pressure"
 		done
 	done
+}
+
+# One test run, its log and its kprobe hit counts.
+one() {	# test mem rep
+	local f n0=() n1=() row log=$out/aging-$1-m$2-$3.log
+
+	for f in clear_young clear_flush_young test_young \
+		 inc_max_seq lru_gen_look_around; do
+		n0+=("$(hits $f)")
+	done
+	RXE_ODP_AGING_CSV=$csv "$bin" -r "$1" > "$log" 2>&1
+	echo "$1 memory.max $2: exit $?" | tee -a "$log"
+	grep -E '^# .*(refaults|per pass|DAMON)|^(not )?ok ' "$log" |
+		sed 's/^# [^ ]*:[0-9]*:[a-z_]*://'
+	for f in clear_young clear_flush_young test_young \
+		 inc_max_seq lru_gen_look_around; do
+		n1+=("$(hits $f)")
+	done
+	row="$1,$2,$3"
+	for f in 0 1 2 3 4; do
+		row="$row,$((${n1[f]:-0} - ${n0[f]:-0}))"
+	done
+	echo "$row" | tee -a "$calls"
 }
 
 # One ib_read_bw --odp run; prints the average MiB/s, retrying perftest's
@@ -115,5 +128,5 @@ cost() {	# reps size seconds
 case $mode in
 effect) effect "$@" ;;
 cost) cost "$@" ;;
-*) echo "usage: $0 effect REPS PASSES | cost REPS SIZE SECONDS" >&2; exit 2 ;;
+*) echo "usage: $0 effect REPS MEM/PASSES... | cost REPS SIZE SECONDS" >&2; exit 2 ;;
 esac
