@@ -26,8 +26,10 @@
 # rounds (default 5) of ib_read_bw --odp at SIZE (default 64 KiB) for
 # SECONDS (default 3), alternating odp_aging=Y and N; medians.
 #
-# Results: build/bench/aging.csv (long format: kind,lru,aging,rep,metric,
-# value) and build/bench/aging.md.  The bench reports, it asserts nothing
+# Results: build/bench/aging.csv (long format: kind,lru,mem,aging,rep,
+# metric,value) and build/bench/aging.md.  --no-effect --no-cost only
+# rewrites the report from the last boots' CSVs: give it the -r and -R
+# those boots had.  The bench reports, it asserts nothing
 # (tests/rxe_odp_aging asserts the direction).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
