@@ -1928,17 +1928,31 @@ TEST_F_TIMEOUT(odp, counters_invalidation, 120)
 	ox_cnt_delta(_metadata, self, &c0, &d, "dereg (for information)");
 }
 
+/* The per-MR counters of 'rdma statistic show mr' that mr_statistic checks. */
+static const char * const ox_mr_keys[] = {
+	"page_faults", "pages_faulted", "page_invalidations",
+	"pages_invalidated", "page_prefetch", "fault_errors",
+};
+
+/* The device's figures for ox_mr_keys[], in their order. */
+static void ox_mr_expect(long long *v, const struct ox_cnt *d, __u64 prefetched)
+{
+	v[0] = d->faults;
+	v[1] = d->pages;
+	v[2] = d->invals;
+	v[3] = d->pinval;
+	v[4] = prefetched;
+	v[5] = d->errors;
+}
+
 /* 'rdma statistic show mr' lists the per-MR ODP counters, equal to the device deltas. */
 TEST_F_TIMEOUT(odp, mr_statistic, 120)
 {
-	static const char * const keys[] = {
-		"page_faults", "pages_faulted", "page_invalidations",
-		"pages_invalidated", "page_prefetch", "fault_errors",
-	};
 	size_t len = OX_MIB, q = 256 * OX_KIB, i;
 	__u8 *buf = ox_map(_metadata, self, len, OX_WIN, OX_SMALL);
 	char *res = NULL, *stat = NULL, cmd[128], key[64];
-	long long want[ARRAY_SIZE(keys)], most[ARRAY_SIZE(keys)], got, mrn;
+	long long want[ARRAY_SIZE(ox_mr_keys)], most[ARRAY_SIZE(ox_mr_keys)];
+	long long got, mrn;
 	const char *line, *end = NULL;
 	enum ibv_wc_status st;
 	__u64 prefetched = 0;
@@ -2000,18 +2014,8 @@ TEST_F_TIMEOUT(odp, mr_statistic, 120)
 			break;
 		TH_LOG("device counters moved during the read, again");
 	}
-	want[0] = d.faults;
-	want[1] = d.pages;
-	want[2] = d.invals;
-	want[3] = d.pinval;
-	want[4] = prefetched;
-	want[5] = d.errors;
-	most[0] = d2.faults;
-	most[1] = d2.pages;
-	most[2] = d2.invals;
-	most[3] = d2.pinval;
-	most[4] = prefetched;
-	most[5] = d2.errors;
+	ox_mr_expect(want, &d, prefetched);
+	ox_mr_expect(most, &d2, prefetched);
 	line = strstr(stat, key);
 	end = line ? strchr(line, '}') : NULL;
 	TH_LOG("rdma -d -j statistic show mr, mrn %lld: %.*s", mrn,
@@ -2019,10 +2023,10 @@ TEST_F_TIMEOUT(odp, mr_statistic, 120)
 	if (!end)
 		TH_LOG("'rdma -d -j statistic show mr':\n%s", stat);
 	ASSERT_NE(NULL, end);
-	for (i = 0; i < ARRAY_SIZE(keys); i++) {
-		got = ox_json_value(line, end, keys[i]);
+	for (i = 0; i < ARRAY_SIZE(ox_mr_keys); i++) {
+		got = ox_json_value(line, end, ox_mr_keys[i]);
 		if (got < want[i] || got > most[i]) {
-			TH_LOG("%s: %lld, want %lld..%lld", keys[i], got,
+			TH_LOG("%s: %lld, want %lld..%lld", ox_mr_keys[i], got,
 			       want[i], most[i]);
 			ok = false;
 		}
