@@ -47,9 +47,11 @@ effect() {	# reps mem/passes...
 	done
 	echo 0 > $T/tracing_on 2>/dev/null
 	hits() { awk -v e="ag_$1" '$1 == e { print $2 }' $T/kprobe_profile; }
+	# The columns of aging-calls.csv after test,mem,rep.
+	probes="clear_young clear_flush_young test_young inc_max_seq lru_gen_look_around"
 
 	rm -f "$csv"
-	echo "test,mem,rep,clear_young,clear_flush_young,test_young,inc_max_seq,lru_gen_look_around" > "$calls"
+	echo "test,mem,rep,${probes// /,}" > "$calls"
 	for rep in $(seq 1 "$reps"); do
 		# DAMON does not depend on memory.max: once per round.
 		tests="aging.mglru.hot_set_under_pressure aging.classic.hot_set_under_pressure damon.sees_device_reads"
@@ -68,16 +70,14 @@ effect() {	# reps mem/passes...
 one() {	# test mem rep
 	local f n0=() n1=() row log=$out/aging-$1-m$2-$3.log
 
-	for f in clear_young clear_flush_young test_young \
-		 inc_max_seq lru_gen_look_around; do
+	for f in $probes; do
 		n0+=("$(hits $f)")
 	done
 	RXE_ODP_AGING_CSV=$csv "$bin" -r "$1" > "$log" 2>&1
 	echo "$1 memory.max $2: exit $?" | tee -a "$log"
 	grep -E '^# .*(refaults|per pass|DAMON)|^(not )?ok ' "$log" |
 		sed 's/^# [^ ]*:[0-9]*:[a-z_]*://'
-	for f in clear_young clear_flush_young test_young \
-		 inc_max_seq lru_gen_look_around; do
+	for f in $probes; do
 		n1+=("$(hits $f)")
 	done
 	row="$1,$2,$3"
